@@ -1,0 +1,116 @@
+"""``orgbase db``: the embedded PostgreSQL cluster and the cluster-global roles."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from orgbase.cli.common import say, settings
+from orgbase.db.bootstrap import bootstrap as bootstrap_roles
+from orgbase.db.server import EmbeddedCluster, Role, ensure_up
+from orgbase.db.urls import embedded
+from orgbase.errors import ConfigError
+
+app = typer.Typer(
+    help="The embedded PostgreSQL cluster under ORGBASE_HOME, and the database roles.", no_args_is_help=True
+)
+
+
+@app.command()
+def start() -> None:
+    """Start the embedded cluster (initialising it and creating the roles on first use)."""
+    cfg = settings()
+    _require_embedded(cfg.database_url is None)
+    cluster = EmbeddedCluster(cfg)
+    was_running = cluster.status().running
+    ensure_up(cfg)
+    st = cluster.status()
+    say(
+        f"PostgreSQL {'was already running' if was_running else 'started'}: pid {st.pid}, "
+        f"127.0.0.1:{st.port}, data {st.data_dir}"
+    )
+
+
+@app.command()
+def stop() -> None:
+    """Stop the embedded cluster (fast shutdown: open transactions roll back)."""
+    cfg = settings()
+    _require_embedded(cfg.database_url is None)
+    say("PostgreSQL stopped" if EmbeddedCluster(cfg).stop() else "PostgreSQL was not running")
+
+
+@app.command()
+def status() -> None:
+    """Whether the embedded cluster runs; exit 3 when it does not (as pg_ctl status)."""
+    cfg = settings()
+    _require_embedded(cfg.database_url is None)
+    st = EmbeddedCluster(cfg).status()
+    typer.echo(
+        f"initialized: {'yes' if st.initialized else 'no'}\nrunning: {'yes' if st.running else 'no'}"
+        + (f"\npid: {st.pid}\nport: {st.port}" if st.running else "")
+        + f"\ndata: {st.data_dir}"
+    )
+    if not st.running:
+        raise typer.Exit(3)
+
+
+@app.command()
+def url(role: Annotated[str, typer.Option(help="service, app or superuser")] = "service") -> None:
+    """Print a connection URL for a role (it contains that role's password)."""
+    cfg = settings()
+    if role not in ("service", "app", "superuser"):
+        raise ConfigError(f"--role must be service, app or superuser, not {role!r}")
+    if not embedded(cfg):
+        chosen = cfg.database_url if role == "service" else cfg.app_database_url if role == "app" else None
+        if chosen is None:
+            raise ConfigError(f"no URL is configured for the {role} role")
+        typer.echo(chosen.get_secret_value())
+        return
+    typer.echo(EmbeddedCluster(cfg).url(_role(role)))
+
+
+@app.command()
+def bootstrap(
+    superuser_url: Annotated[
+        str | None,
+        typer.Option(
+            help="A superuser's URL, for a server that is not the embedded one. The service and app roles' "
+            "passwords then come from ORGBASE_SERVICE_PASSWORD and ORGBASE_APP_PASSWORD."
+        ),
+    ] = None,
+) -> None:
+    """Create (or correct) the owner, service and app roles and the database; idempotent."""
+    cfg = settings()
+    if superuser_url is None:
+        _require_embedded(cfg.database_url is None)
+        cluster = EmbeddedCluster(cfg)
+        bootstrap_roles(
+            cluster.url("superuser"),
+            cfg,
+            service_password=cluster.password("service"),
+            app_password=cluster.password("app"),
+        )
+    else:
+        service_pw, app_pw = (
+            os.environ.get("ORGBASE_SERVICE_PASSWORD"),
+            os.environ.get("ORGBASE_APP_PASSWORD"),
+        )
+        if not service_pw or not app_pw:
+            raise ConfigError("set ORGBASE_SERVICE_PASSWORD and ORGBASE_APP_PASSWORD for the roles to create")
+        bootstrap_roles(superuser_url, cfg, service_password=service_pw, app_password=app_pw)
+    say(f"roles {cfg.owner_role}, {cfg.service_role}, {cfg.app_role} and database {cfg.database_name} ready")
+
+
+def _role(name: str) -> Role:
+    if name == "app":
+        return "app"
+    if name == "superuser":
+        return "superuser"
+    return "service"
+
+
+def _require_embedded(is_embedded: bool) -> None:
+    if not is_embedded:
+        raise ConfigError("ORGBASE_DATABASE_URL is set: orgbase uses that server, not an embedded one")

@@ -1,0 +1,48 @@
+"""``orgbase serve`` and ``orgbase run`` (what ``make run`` does: database, migrations, API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from orgbase.cli.common import engine, say, service_connection, settings
+from orgbase.db.server import EmbeddedCluster, ensure_up
+from orgbase.db.urls import embedded
+from orgbase.migrate import report
+
+Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
+Port = Annotated[int, typer.Option(help="TCP port.")]
+
+
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the API with uvicorn until Ctrl-C."""
+    uvicorn.run(
+        "orgbase.api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Start the embedded database, deploy every change that can be deployed, print the status, serve."""
+    cfg = settings()
+    started_here = embedded(cfg) and not EmbeddedCluster(cfg).status().running
+    if embedded(cfg):
+        ensure_up(cfg)
+    try:
+        with service_connection(cfg) as conn:
+            eng = engine(conn, cfg)
+            result = eng.deploy()
+            for change_id, why in result.blocked:
+                say(f"held back: {change_id}: {why}")
+            typer.echo(report.table(eng.status()))
+        say(f"serving on http://{host}:{port} (OpenAPI at /docs); Ctrl-C stops")
+        serve(host=host, port=port)
+    finally:
+        if started_here:
+            EmbeddedCluster(cfg).stop()
+            say("PostgreSQL stopped")

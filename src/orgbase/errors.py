@@ -1,0 +1,66 @@
+"""The error tree of orgbase.
+
+Every error that orgbase raises on purpose is an ``OrgbaseError``::
+
+    OrgbaseError
+    ├── ConfigError              bad or missing settings
+    ├── ServerError              the embedded PostgreSQL cannot be found, started or reached
+    │   └── BinariesMissing      no PostgreSQL server binaries on this machine
+    ├── PlanError                migrations/plan.toml or a change folder is wrong (nothing has run)
+    └── MigrationError           the engine refused or failed a change
+        ├── ChangeFailed         a script raised: the change was rolled back and a `fail` event recorded
+        ├── DriftDetected        a deployed change's script differs from what was deployed
+        ├── GateBlocked          a change's gates do not hold
+        └── RevertRefused        a deployed change still requires the one to revert
+
+Lower-layer exceptions are translated once, at the boundary, with ``raise X(...) from exc``;
+the CLI maps each class to an exit code in one place (``cli/main.py``).
+"""
+
+from __future__ import annotations
+
+
+class OrgbaseError(Exception):
+    """Base of every error orgbase raises on purpose."""
+
+
+class ConfigError(OrgbaseError):
+    """Settings are missing or inconsistent."""
+
+
+class ServerError(OrgbaseError):
+    """The embedded PostgreSQL cannot be found, started or reached."""
+
+
+class BinariesMissing(ServerError):
+    """No PostgreSQL server binaries were found on this machine."""
+
+
+class PlanError(OrgbaseError):
+    """The migration plan is invalid; raised before anything runs."""
+
+
+class MigrationError(OrgbaseError):
+    """The migration engine refused or failed a change."""
+
+
+class ChangeFailed(MigrationError):
+    """A change's script raised; its transaction was rolled back."""
+
+    def __init__(self, change_id: str, step: str, message: str) -> None:
+        super().__init__(f"{change_id}: {step} failed: {message}")
+        self.change_id = change_id
+        self.step = step
+        self.message = message
+
+
+class DriftDetected(MigrationError):
+    """A deployed change's deploy script has changed since it was deployed."""
+
+
+class GateBlocked(MigrationError):
+    """A change is held back by gates that do not hold."""
+
+
+class RevertRefused(MigrationError):
+    """A change cannot be reverted while deployed changes require it."""
