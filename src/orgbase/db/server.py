@@ -61,11 +61,12 @@ class ServerStatus:
 def find_bindir() -> Path:
     """The folder holding initdb, pg_ctl and postgres, or BinariesMissing with how to get them."""
     explicit = os.environ.get("ORGBASE_PG_BINDIR")
-    candidates = [Path(explicit)] if explicit else []
-    on_path = shutil.which("pg_ctl")
-    if on_path:
-        candidates.append(Path(on_path).resolve().parent)
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
+    if explicit:  # an explicit folder is the only place looked at, so a wrong one is an error
+        candidates = [Path(explicit)]
+    else:
+        on_path = shutil.which("pg_ctl")
+        candidates = [Path(on_path).resolve().parent] if on_path else []
+        candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
     for folder in candidates:
         if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
             return folder

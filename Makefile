@@ -1,0 +1,37 @@
+# Two commands on a fresh Debian machine: `make run` (database, migrations, API) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+RUN_PACKAGES  := postgresql
+TEST_PACKAGES := postgresql postgresql-15-pgtap
+
+.PHONY: run test lint typecheck unit bench clean
+
+run: $(STAMP)
+	scripts/install-deps.sh $(RUN_PACKAGES)
+	$(BIN)/orgbase run
+
+test: $(STAMP)
+	scripts/install-deps.sh $(TEST_PACKAGES)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+clean:
+	-$(BIN)/orgbase db stop 2>/dev/null
+	rm -rf $(VENV) .orgbase-test .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,5 @@
+"""``python -m orgbase.cli``: the same as the ``orgbase`` command."""
+
+from orgbase.cli.main import main
+
+main()
