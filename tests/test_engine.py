@@ -128,6 +128,7 @@ def test_gates_block_report_and_override(fresh_db: Database, plan: PlanWriter) -
         assert st["h"].state == "blocked" and st["g"].required_by == ("h",)
         with pytest.raises(GateBlocked, match="g is blocked: gate ready does not hold"):
             eng.deploy(to="h")
+        assert [s.id for s in eng.status() if s.state == "applied"] == ["a", "i"]  # nothing ran
         with pytest.raises(MigrationError, match="needs a reason"):
             eng.deploy(to="g", overrides={"ready": " "})
         with pytest.raises(MigrationError, match="names no gate"):

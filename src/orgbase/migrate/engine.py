@@ -104,6 +104,9 @@ class Engine:
         overrides = dict(overrides or {})
         targets = self.plan.changes if to is None else [self.plan[c] for c in [*self.plan.ancestors(to), to]]
         self._check_overrides(overrides, targets)
+        if to is not None and not dry_run:
+            # A held-back target fails before anything changes, not after its prerequisites ran.
+            self.deploy(to=to, dry_run=True, overrides=overrides)
         report = DeployReport(dry_run=dry_run)
         with self._locked():
             if not dry_run:
