@@ -6,6 +6,7 @@ Every error that orgbase raises on purpose is an ``OrgbaseError``::
     ├── ConfigError              bad or missing settings
     ├── ServerError              the embedded PostgreSQL cannot be found, started or reached
     │   └── BinariesMissing      no PostgreSQL server binaries on this machine
+    ├── CredentialsError         a key or stored credential is unusable (databases/crypto.py)
     ├── PlanError                migrations/plan.toml or a change folder is wrong (nothing has run)
     └── MigrationError           the engine refused or failed a change
         ├── ChangeFailed         a script raised: the change was rolled back and a `fail` event recorded

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from orgbase.cli import db, migrate, run
+from orgbase.cli import databases, db, migrate, run
 from orgbase.errors import (
     BinariesMissing,
     ChangeFailed,
@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
+app.add_typer(databases.app, name="databases")
 app.command("serve")(run.serve)
 app.command("run")(run.run)
 
@@ -51,18 +52,8 @@ def exit_code(exc: OrgbaseError) -> int:
 
 def main() -> None:
     """Entry point of the ``orgbase`` command."""
-    _mount_optional()
     try:
         app()
     except OrgbaseError as exc:
         typer.echo(f"orgbase: error: {exc}", err=True)
         sys.exit(exit_code(exc))
-
-
-def _mount_optional() -> None:
-    """Sub-apps of later packages, mounted when present."""
-    try:
-        from orgbase.cli import databases  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return
-    app.add_typer(databases.app, name="databases")
