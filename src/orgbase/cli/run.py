@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from orgbase.cli.common import engine, say, service_connection, settings
 from orgbase.db.server import EmbeddedCluster, ensure_up
@@ -22,6 +21,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
 ) -> None:
     """Serve the API with uvicorn until Ctrl-C."""
+    import uvicorn  # only here: every other CLI verb starts faster without it
+
     uvicorn.run(
         "orgbase.api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
     )
