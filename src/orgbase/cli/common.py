@@ -10,7 +10,8 @@ import psycopg
 import typer
 
 from orgbase.config import Settings
-from orgbase.db.server import EmbeddedCluster
+from orgbase.databases import keys
+from orgbase.db.server import EmbeddedCluster, ensure_up
 from orgbase.db.urls import embedded, service_url
 from orgbase.errors import ServerError
 from orgbase.migrate.engine import Engine
@@ -26,6 +27,14 @@ def settings() -> Settings:
 def say(message: str) -> None:
     """Progress and diagnostics go to stderr, so stdout stays parseable."""
     typer.echo(message, err=True)
+
+
+def start_embedded(cfg: Settings) -> EmbeddedCluster:
+    """Start the embedded cluster and make sure the credentials key file exists (0600, under home)."""
+    cluster = ensure_up(cfg)
+    if not keys.keys_from_env(cfg) and keys.ensure_key_file(keys.key_file_path(cfg)):
+        say(f"generated the credentials key file {keys.key_file_path(cfg)} (mode 0600): back it up")
+    return cluster
 
 
 @contextmanager

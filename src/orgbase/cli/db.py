@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from orgbase.cli.common import say, settings
+from orgbase.cli.common import say, settings, start_embedded
 from orgbase.db.bootstrap import bootstrap as bootstrap_roles
-from orgbase.db.server import EmbeddedCluster, Role, ensure_up
+from orgbase.db.server import EmbeddedCluster, Role
 from orgbase.db.urls import embedded
 from orgbase.errors import ConfigError
 
@@ -25,7 +25,7 @@ def start() -> None:
     _require_embedded(cfg.database_url is None)
     cluster = EmbeddedCluster(cfg)
     was_running = cluster.status().running
-    ensure_up(cfg)
+    start_embedded(cfg)
     st = cluster.status()
     say(
         f"PostgreSQL {'was already running' if was_running else 'started'}: pid {st.pid}, "

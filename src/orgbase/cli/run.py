@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from orgbase.cli.common import engine, say, service_connection, settings
-from orgbase.db.server import EmbeddedCluster, ensure_up
+from orgbase.cli.common import engine, say, service_connection, settings, start_embedded
+from orgbase.db.server import EmbeddedCluster
 from orgbase.db.urls import embedded
 from orgbase.migrate import report
 
@@ -33,7 +33,7 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     cfg = settings()
     started_here = embedded(cfg) and not EmbeddedCluster(cfg).status().running
     if embedded(cfg):
-        ensure_up(cfg)
+        start_embedded(cfg)
     try:
         with service_connection(cfg) as conn:
             eng = engine(conn, cfg)
