@@ -139,6 +139,24 @@ def test_gates_block_report_and_override(fresh_db: Database, plan: PlanWriter) -
     assert detail == ("gate ready: incident 42: approved by the TPM",)
 
 
+def test_an_override_is_also_audited_once_the_trail_exists(fresh_db: Database, plan: PlanWriter) -> None:
+    plan.add(
+        "trail",
+        "create schema platform; create table platform.audit_logs (action text, target_type text,"
+        " target_id text, changes jsonb);",
+        "drop schema platform cascade;",
+    )
+    plan.add("g", "select 1", requires=["trail"], gates=["ready"])
+    plan.add("a", "create table flag (x int);", "drop table flag;")
+    with engine_on(fresh_db, plan, gates=GateRegistry([flag_gate("ready")])) as eng:
+        eng.deploy(to="g", overrides={"ready": "approved in change review 7"})
+    with fresh_db.connect() as conn:
+        row = conn.execute(
+            "select action, target_id, changes->>'gate', changes->>'reason' from platform.audit_logs"
+        ).fetchone()
+    assert row == ("migration.gate_override", "g", "ready", "approved in change review 7")
+
+
 def test_gate_holds_from_evidence(fresh_db: Database, plan: PlanWriter) -> None:
     plan.add("a", "create table flag (x int); insert into flag values (1);", "drop table flag;")
     plan.add("g", "select 1", requires=["a"], gates=["ready"])

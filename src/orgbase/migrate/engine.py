@@ -190,6 +190,7 @@ class Engine:
                         checksum=change.checksum,
                         detail=f"gate {gate}: {overrides[gate]}",
                     )
+                    ledger.audit_override(self.conn, change_id=change.id, gate=gate, reason=overrides[gate])
         self.say(f"deploying {change.id} ...")
         started = time.perf_counter()
         if not change.transactional:

@@ -146,6 +146,18 @@ def event_(
     )
 
 
+def audit_override(conn: psycopg.Connection[Any], *, change_id: str, gate: str, reason: str) -> None:
+    """Also write a gate override to the platform's audit trail, once that trail exists (005 and later)."""
+    row = conn.execute("select to_regclass('platform.audit_logs') is not null").fetchone()
+    if row and row[0]:
+        conn.execute(
+            "insert into platform.audit_logs (action, target_type, target_id, changes) "
+            "values ('migration.gate_override', 'migration', %s, jsonb_build_object('gate', %s::text, "
+            "'reason', %s::text, 'by', %s::text, 'db_user', session_user::text))",
+            [change_id, gate, reason, actor()],
+        )
+
+
 def history(conn: psycopg.Connection[Any], *, limit: int = 50) -> list[tuple[Any, ...]]:
     """The newest events first: (at, change, event, by, db user, detail)."""
     if not exists(conn):
