@@ -20,6 +20,7 @@ APPLIED = [
     "006_permissive_rls",
     "007_session_helpers",
     "008_add_active_org_tracking",
+    "009_api_auth",
 ]
 
 
