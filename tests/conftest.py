@@ -1,3 +1,3 @@
 """Fixtures are registered as plugins; each lives in tests/fixtures/."""
 
-pytest_plugins = ["tests.fixtures.cluster", "tests.fixtures.plans"]
+pytest_plugins = ["tests.fixtures.cluster", "tests.fixtures.plans", "tests.fixtures.api"]

@@ -52,6 +52,39 @@ class Settings(BaseSettings):
     encryption_key_file: Path | None = None
     """Where the key file lives; default ``home/encryption.keys``."""
 
+    pool_min_size: int = 2
+    """Connections the API keeps open per worker."""
+
+    pool_max_size: int = 10
+    """At most this many connections per worker."""
+
+    disable_prepared_statements: bool = False
+    """Set behind PgBouncer in transaction mode (psycopg ``prepare_threshold=None``)."""
+
+    session_ttl_seconds: int = 12 * 3600
+    """How long a session token is valid; ``/api/auth/refresh`` rotates it and starts a new period."""
+
+    invitation_ttl_seconds: int = 7 * 24 * 3600
+    """How long an invitation token can be accepted."""
+
+    signin_window_seconds: int = 15 * 60
+    """The window over which failed sign-ins are counted."""
+
+    signin_max_failures_per_account: int = 5
+    """Failed sign-ins per account per window before sign-in is refused."""
+
+    signin_max_failures_per_ip: int = 50
+    """Failed sign-ins per client address per window before sign-in is refused."""
+
+    argon2_time_cost: int = 3
+    """argon2id iterations (tests lower the cost; production keeps the defaults)."""
+
+    argon2_memory_kib: int = 65536
+    """argon2id memory in KiB."""
+
+    max_body_bytes: int = 64 * 1024
+    """Larger request bodies are refused with 413 before they are read."""
+
     @property
     def owner_role(self) -> str:
         """The role that owns every object; nobody logs in as it."""

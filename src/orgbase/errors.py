@@ -7,6 +7,14 @@ Every error that orgbase raises on purpose is an ``OrgbaseError``::
     ├── ServerError              the embedded PostgreSQL cannot be found, started or reached
     │   └── BinariesMissing      no PostgreSQL server binaries on this machine
     ├── CredentialsError         a key or stored credential is unusable (databases/crypto.py)
+    ├── DomainError              what an API caller did wrong or may not do (api/errors.py: HTTP status)
+    │   ├── InvalidInput         malformed or out-of-range input
+    │   ├── Unauthenticated      no, a bad, an expired or a revoked token; a banned or deleted user
+    │   ├── PermissionDenied     authenticated, but the role does not allow it
+    │   ├── NotFound             absent, or not visible to the caller (the same answer: no existence oracle)
+    │   ├── Conflict             a duplicate, or a state that forbids it
+    │   │   └── LimitExceeded    the plan's limit is reached
+    │   └── RateLimited          too many attempts; try later
     ├── PlanError                migrations/plan.toml or a change folder is wrong (nothing has run)
     └── MigrationError           the engine refused or failed a change
         ├── ChangeFailed         a script raised: the change was rolled back and a `fail` event recorded
@@ -65,3 +73,57 @@ class GateBlocked(MigrationError):
 
 class RevertRefused(MigrationError):
     """A change cannot be reverted while deployed changes require it."""
+
+
+class DomainError(OrgbaseError):
+    """An error in the caller's terms; ``code`` is stable, for clients to branch on."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    """Malformed or out-of-range input."""
+
+    code = "invalid_input"
+
+
+class Unauthenticated(DomainError):
+    """No valid session."""
+
+    code = "unauthenticated"
+
+
+class PermissionDenied(DomainError):
+    """The caller's role does not allow this."""
+
+    code = "permission_denied"
+
+
+class NotFound(DomainError):
+    """Absent, or not visible to the caller."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """A duplicate, or a state that forbids the change."""
+
+    code = "conflict"
+
+
+class LimitExceeded(Conflict):
+    """The organization's plan does not allow more."""
+
+    code = "plan_limit_exceeded"
+
+
+class RateLimited(DomainError):
+    """Too many attempts in the current window."""
+
+    code = "rate_limited"

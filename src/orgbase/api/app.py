@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
 from fastapi import FastAPI
 
+from orgbase.api import errors
+from orgbase.api.middleware import RequestContext
+from orgbase.api.routes import audit, auth, billing, databases, health, members, organizations, projects
+from orgbase.auth.passwords import Passwords
+from orgbase.auth.service import Limits
 from orgbase.config import Settings
+from orgbase.db.pool import open_pool
+from orgbase.db.urls import app_url
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The API for ``settings``: process health now; the platform endpoints arrive with the API issue."""
+    """The API for ``settings``; its pool (app role only) opens and closes with the app's lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = open_pool(
+            app_url(settings),
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            prepare_threshold=None if settings.disable_prepared_statements else 5,
+        )
+        await pool.open(wait=True, timeout=30)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
     app = FastAPI(
         title="orgbase",
         version="0.1.0",
-        description="Multi-tenant platform database and API with PostgreSQL-enforced isolation.",
+        lifespan=lifespan,
+        description="Multi-tenant platform API: PostgreSQL enforces tenant isolation.",
     )
     app.state.settings = settings
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process is up (it says nothing of the database: see /readyz once it exists)."""
-        return {"status": "ok"}
-
+    app.state.passwords = Passwords(settings)
+    app.state.limits = Limits(
+        session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+        window=timedelta(seconds=settings.signin_window_seconds),
+        max_per_account=settings.signin_max_failures_per_account,
+        max_per_ip=settings.signin_max_failures_per_ip,
+    )
+    errors.install(app)
+    routers = (health, auth, organizations, members, projects, databases, billing, audit)
+    for module in routers:
+        app.include_router(module.router)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     return app
 
 

@@ -1,0 +1,7 @@
+"""Projects of an organization."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/organizations/{org_id}/projects", tags=["projects"])

@@ -1,0 +1,68 @@
+"""The request context: who asks, for which organization, as transaction-local settings.
+
+``bind`` queues one call, ``platform.auth_bind(token_hash, org, request_id)``: a narrow definer function that
+validates the session, checks membership of the addressed organization (else: not found), and sets
+``app.current_user_id``, ``app.current_org_id`` and ``app.request_id`` with ``set_config(..., true)``. The
+connection is in pipeline mode, so BEGIN, this call and the route's first query leave in one message; the
+principal is read from the result only when someone asks for it. Any error of the call aborts the
+transaction, so no later query of the request runs without its context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+from orgbase.errors import Unauthenticated
+
+BIND = "select * from platform.auth_bind(%s, %s, %s)"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user of a request and the organization it acts in."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    organization_id: uuid.UUID | None
+    role: str | None
+    email: str
+    first_name: str | None
+    last_name: str | None
+    active_org_id: uuid.UUID | None
+
+
+def token_hash(token: str) -> str:
+    """What the database stores of a session token: its SHA-256 (tokens have 256 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Binding:
+    """The queued context call of one request; ``principal()`` reads its result once."""
+
+    def __init__(self, cursor: psycopg.AsyncCursor[Principal]) -> None:
+        self._cursor = cursor
+        self._principal: Principal | None = None
+
+    async def principal(self) -> Principal:
+        """The request's principal (fetching the queued result on first use)."""
+        if self._principal is None:
+            row = await self._cursor.fetchone()
+            if row is None:  # auth_bind raises rather than returning nothing; never trust silence
+                raise Unauthenticated("invalid or expired session")
+            self._principal = row
+        return self._principal
+
+
+async def bind(
+    conn: psycopg.AsyncConnection[Any], *, token: str, organization_id: uuid.UUID | None, request_id: str
+) -> Binding:
+    """Queue the context of this request as the transaction's first statement."""
+    cur = conn.cursor(row_factory=class_row(Principal))
+    await cur.execute(BIND, [token_hash(token), organization_id, request_id])
+    return Binding(cur)
