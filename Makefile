@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 LINT_PATHS    := src tests $(wildcard bench)
 
 RUN_PACKAGES  := postgresql
-TEST_PACKAGES := postgresql postgresql-15-pgtap
+TEST_PACKAGES := postgresql postgresql-15-pgtap pgbouncer redis-server
 
 .PHONY: run test lint typecheck unit bench clean
 

@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     """Larger request bodies are refused with 413 before they are read."""
 
+    allow_private_targets: bool = False
+    """Let "test connection" reach loopback, private and link-local addresses (tests set it; production
+    must not: it would make the API a probe of the server's own network)."""
+
+    target_connect_timeout_seconds: float = 3.0
+    """How long "test connection" waits for a registered database."""
+
+    bench_no_context: bool = False
+    """BENCHMARK ONLY: skip the per-request context (no token check, no auth_bind), to measure what the
+    context costs against the same handlers and transaction. Never set it anywhere else."""
+
     @property
     def owner_role(self) -> str:
         """The role that owns every object; nobody logs in as it."""

@@ -14,6 +14,7 @@ from orgbase.api.routes import audit, auth, billing, databases, health, members,
 from orgbase.auth.passwords import Passwords
 from orgbase.auth.service import Limits
 from orgbase.config import Settings
+from orgbase.databases import keys
 from orgbase.db.pool import open_pool
 from orgbase.db.urls import app_url
 
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
+    # Credentials of registered databases are encrypted and decrypted in this process only.
+    app.state.keyring = keys.load_keyring(settings, create=settings.database_url is None)
     app.state.limits = Limits(
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
         window=timedelta(seconds=settings.signin_window_seconds),

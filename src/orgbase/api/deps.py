@@ -50,6 +50,11 @@ class Tenant:
 
 async def get_tenant(request: Request, conn: Conn) -> AsyncIterator[Tenant]:
     """Bind the context (BEGIN, auth_bind and the route's first query leave as one pipelined message)."""
+    settings: Settings = request.app.state.settings
+    if settings.bench_no_context:  # benchmark only: the same transaction and handler, no context at all
+        async with conn.pipeline():
+            yield Tenant(conn, tenant.Binding.unbound(), request.state.request_id, None, None)
+        return
     token = bearer_token(request)
     org = _path_org(request)
     async with conn.pipeline():

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from orgbase.cli import databases, db, migrate, run
+from orgbase.cli import databases, db, jobs, migrate, run, seed, users
 from orgbase.errors import (
     BinariesMissing,
     ChangeFailed,
@@ -28,6 +28,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(databases.app, name="databases")
+app.add_typer(users.app, name="users")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(seed.app, name="seed")
 app.command("serve")(run.serve)
 app.command("run")(run.run)
 

@@ -45,13 +45,20 @@ def token_hash(token: str) -> str:
 class Binding:
     """The queued context call of one request; ``principal()`` reads its result once."""
 
-    def __init__(self, cursor: psycopg.AsyncCursor[Principal]) -> None:
+    def __init__(self, cursor: psycopg.AsyncCursor[Principal] | None) -> None:
         self._cursor = cursor
         self._principal: Principal | None = None
+
+    @classmethod
+    def unbound(cls) -> Binding:
+        """No context at all (the benchmark's baseline): asking for the principal is an error."""
+        return cls(None)
 
     async def principal(self) -> Principal:
         """The request's principal (fetching the queued result on first use)."""
         if self._principal is None:
+            if self._cursor is None:
+                raise Unauthenticated("no request context (benchmark mode)")
             row = await self._cursor.fetchone()
             if row is None:  # auth_bind raises rather than returning nothing; never trust silence
                 raise Unauthenticated("invalid or expired session")
