@@ -12,10 +12,8 @@ from pydantic import SecretStr
 
 from orgbase.databases import keys, rotation
 from orgbase.databases.crypto import Keyring
-from orgbase.migrate.engine import Engine
-from orgbase.migrate.gates import default_gates
-from orgbase.migrate.plan import load_plan
-from tests.fixtures.cluster import ROOT, Database, orgbase_cli
+from orgbase.migrate.engine import engine_for
+from tests.fixtures.cluster import Database, orgbase_cli
 
 pytestmark = pytest.mark.db
 
@@ -33,15 +31,7 @@ def test_railway_step_is_skipped_then_registers_encrypted_then_reverts(
 ) -> None:
     settings = migrated_db.settings.model_copy(update={"encryption_keys": SecretStr(f"k1={b64key()}")})
     with migrated_db.connect() as conn:
-        eng = Engine(
-            conn,
-            load_plan(ROOT / "migrations"),
-            owner_role=settings.owner_role,
-            variables=settings.role_names(),
-            gates=default_gates(),
-            step_context=settings,
-            say=lambda _: None,
-        )
+        eng = engine_for(conn, settings, say=lambda _: None)
         assert {s.id: s.state for s in eng.status()}[STEP] == "skipped"
         monkeypatch.setenv("ORGBASE_RAILWAY_MONGODB_URL", MONGO)
         monkeypatch.setenv("ORGBASE_RAILWAY_REDIS_URL", REDIS)

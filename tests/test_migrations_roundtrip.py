@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orgbase.migrate.engine import Engine
-from orgbase.migrate.gates import default_gates
+from orgbase.migrate.engine import Engine, engine_for
 from orgbase.migrate.plan import load_plan
 from tests.fixtures.cluster import ROOT, Database
 
@@ -15,15 +14,7 @@ PLAN = load_plan(ROOT / "migrations")
 
 
 def engine(conn, db: Database) -> Engine:  # type: ignore[no-untyped-def]
-    return Engine(
-        conn,
-        PLAN,
-        owner_role=db.settings.owner_role,
-        variables=db.settings.role_names(),
-        gates=default_gates(),
-        step_context=db.settings,
-        say=lambda _: None,
-    )
+    return engine_for(conn, db.settings, say=lambda _: None, plan=PLAN)
 
 
 def test_each_change_reverts_to_exactly_the_schema_before_it(fresh_db: Database) -> None:

@@ -14,8 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from orgbase.migrate.engine import Engine
-from orgbase.migrate.gates import default_gates
+from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import load_plan, render
 from tests.fixtures.cluster import ROOT, Database
 
@@ -96,15 +95,7 @@ def verify_fails_without(conn: psycopg.Connection[Any], db: Database, verify: st
 def test_verify_fails_when_any_created_object_is_missing(fresh_db: Database) -> None:
     missed: list[str] = []
     with fresh_db.connect() as conn:
-        eng = Engine(
-            conn,
-            PLAN,
-            owner_role=fresh_db.settings.owner_role,
-            variables=fresh_db.settings.role_names(),
-            gates=default_gates(),
-            step_context=fresh_db.settings,
-            say=lambda _: None,
-        )
+        eng = engine_for(conn, fresh_db.settings, say=lambda _: None, plan=PLAN)
         for change in PLAN.changes:
             if change.gates:
                 continue

@@ -14,9 +14,7 @@ from orgbase.databases import keys
 from orgbase.db.server import EmbeddedCluster, ensure_up
 from orgbase.db.urls import embedded, service_url
 from orgbase.errors import ServerError
-from orgbase.migrate.engine import Engine
-from orgbase.migrate.gates import default_gates
-from orgbase.migrate.plan import load_plan
+from orgbase.migrate.engine import Engine, engine_for
 
 
 def settings() -> Settings:
@@ -54,13 +52,5 @@ def service_connection(cfg: Settings) -> Iterator[psycopg.Connection[Any]]:
 
 
 def engine(conn: psycopg.Connection[Any], cfg: Settings) -> Engine:
-    """The migration engine over orgbase's own plan and gates."""
-    return Engine(
-        conn,
-        load_plan(cfg.migrations_dir),
-        owner_role=cfg.owner_role,
-        variables=cfg.role_names(),
-        gates=default_gates(),
-        step_context=cfg,
-        say=say,
-    )
+    """The migration engine over orgbase's own plan and gates, talking to stderr."""
+    return engine_for(conn, cfg, say=say)

@@ -18,10 +18,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from orgbase.config import Settings
 from orgbase.errors import ChangeFailed, DriftDetected, GateBlocked, MigrationError, PlanError, RevertRefused
 from orgbase.migrate import ledger
-from orgbase.migrate.gates import GateRegistry, GateResult
-from orgbase.migrate.plan import Change, Plan, render
+from orgbase.migrate.gates import GateRegistry, GateResult, default_gates
+from orgbase.migrate.plan import Change, Plan, load_plan, render
 from orgbase.migrate.sqlsplit import split_statements
 from orgbase.migrate.state import ChangeStatus, compute
 
@@ -389,6 +390,25 @@ class Engine:
         finally:
             if not self.conn.closed and not self.conn.broken:
                 self.conn.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def engine_for(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    *,
+    say: Callable[[str], None] = print,
+    plan: Plan | None = None,
+) -> Engine:
+    """The engine over orgbase's own plan (``settings.migrations_dir``) and gates, as ``settings`` says."""
+    return Engine(
+        conn,
+        plan or load_plan(settings.migrations_dir),
+        owner_role=settings.owner_role,
+        variables=settings.role_names(),
+        gates=default_gates(),
+        step_context=settings,
+        say=say,
+    )
 
 
 class _Probe:
