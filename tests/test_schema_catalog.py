@@ -148,14 +148,14 @@ def test_rls_is_enabled_and_forced_on_every_platform_table(migrated_db: Database
 
 def test_app_role_cannot_reach_secrets_sessions_or_the_ledger(migrated_db: Database) -> None:
     app = migrated_db.settings.app_role
-    assert rows(
-        migrated_db,
-        """
-        select has_table_privilege(%s, 'platform.user_sessions', 'SELECT'),
-               has_column_privilege(%s, 'platform.databases', 'connection_string_encrypted', 'SELECT'),
-               has_schema_privilege(%s, 'ledger', 'USAGE')
-    """,
-        app,
-        app,
-        app,
-    ) == [(False, False, False)]
+    privileges = """
+        select has_table_privilege(%(app)s, 'platform.user_sessions', 'SELECT'),
+               has_column_privilege(%(app)s, 'platform.databases', 'connection_string_encrypted', 'SELECT'),
+               has_table_privilege(%(app)s, 'ledger.changes', 'SELECT'),
+               has_table_privilege(%(app)s, 'ledger.events', 'SELECT'),
+               has_function_privilege(%(app)s, 'ledger.summary()', 'EXECUTE')
+    """
+    with migrated_db.connect("superuser") as conn:
+        found = conn.execute(privileges, {"app": app}).fetchone()
+    # Only the readiness summary (ids, checksums, states) is open to the app role.
+    assert found == (False, False, False, False, True)

@@ -17,6 +17,7 @@ from orgbase.config import Settings
 from orgbase.databases import keys
 from orgbase.db.pool import open_pool
 from orgbase.db.urls import app_url
+from orgbase.migrate.plan import load_plan
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.passwords = Passwords(settings)
+    app.state.plan = load_plan(settings.migrations_dir)  # /readyz compares the ledger with it
     # Credentials of registered databases are encrypted and decrypted in this process only.
     app.state.keyring = keys.load_keyring(settings, create=settings.database_url is None)
     app.state.limits = Limits(

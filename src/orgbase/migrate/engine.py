@@ -113,7 +113,7 @@ class Engine:
             if not dry_run:
                 with self.conn.transaction():
                     self.conn.execute(self._as_owner)
-                    ledger.ensure(self.conn)
+                    ledger.ensure(self.conn, app_role=self.variables.get("app_role"))
             rows = ledger.rows(self.conn)
             self._refuse_drift(rows)
             done = {cid for cid, r in rows.items() if r.state in (*_APPLIED, "skipped")}
@@ -165,7 +165,7 @@ class Engine:
         with self._locked():
             with self.conn.transaction():
                 self.conn.execute(self._as_owner)
-                ledger.ensure(self.conn)
+                ledger.ensure(self.conn, app_role=self.variables.get("app_role"))
             rows = ledger.rows(self.conn)
             done = {cid for cid, r in rows.items() if r.state in _APPLIED}
             for change in self.plan.changes:

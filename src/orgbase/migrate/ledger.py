@@ -12,6 +12,7 @@ import socket
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
 from orgbase.migrate.state import LedgerRow
@@ -42,6 +43,17 @@ CREATE TABLE IF NOT EXISTS ledger.events (
     detail     text
 );
 CREATE INDEX IF NOT EXISTS events_change_id_idx ON ledger.events (change_id, id DESC);
+-- What the API's readiness check may know, and nothing more: each change's checksum, state and last event.
+CREATE OR REPLACE FUNCTION ledger.summary()
+    RETURNS TABLE (change_id text, checksum text, state text, last_event text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, ledger, pg_temp
+AS $$
+    SELECT coalesce(c.change_id, e.change_id), c.checksum, c.state, e.event
+      FROM ledger.changes c
+      FULL JOIN (SELECT DISTINCT ON (change_id) change_id, event FROM ledger.events
+                  WHERE event <> 'override' ORDER BY change_id, id DESC) e ON e.change_id = c.change_id
+$$;
+REVOKE ALL ON FUNCTION ledger.summary() FROM PUBLIC;
 """
 
 # One statement, so that the ledger row and its event travel in one round trip.
@@ -71,9 +83,16 @@ def exists(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
-def ensure(conn: psycopg.Connection[Any]) -> None:
-    """Create the ledger if it is missing (call under the engine's advisory lock)."""
+def ensure(conn: psycopg.Connection[Any], *, app_role: str | None = None) -> None:
+    """Create the ledger if it is missing (call under the engine's advisory lock).
+
+    ``app_role`` may then call ``ledger.summary()`` (for ``/readyz``) but read none of the ledger's tables.
+    """
     conn.execute(SCHEMA_DDL)
+    if app_role is not None:
+        role = sql.Identifier(app_role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA ledger TO {}").format(role))
+        conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION ledger.summary() TO {}").format(role))
 
 
 def rows(conn: psycopg.Connection[Any]) -> dict[str, LedgerRow]:

@@ -116,3 +116,19 @@ def _with_dependents(status: ChangeStatus, plan: Plan) -> ChangeStatus:
 def applied_ids(statuses: Sequence[ChangeStatus]) -> frozenset[str]:
     """Ids whose state counts as applied (drifted changes are applied, just not as planned)."""
     return frozenset(s.id for s in statuses if s.state in ("applied", "drifted"))
+
+
+def readiness_problems(
+    plan: Plan, summary: Sequence[tuple[str, str | None, str | None, str | None]]
+) -> list[str]:
+    """Why a database is not ready to serve, from ``ledger.summary()`` rows: failed, unfinished, drifted."""
+    problems = []
+    for change_id, checksum, state, last_event in summary:
+        if state in ("deployed", "adopted"):
+            if change_id in plan and plan[change_id].checksum != checksum:
+                problems.append(f"{change_id} drifted")
+        elif state == "running":
+            problems.append(f"{change_id} did not finish")
+        elif last_event == "fail":
+            problems.append(f"{change_id} failed")
+    return problems

@@ -1,17 +1,19 @@
-"""``/healthz`` (the process) and ``/readyz`` (the database, and no failed or drifted migration)."""
+"""``/healthz`` (the process) and ``/readyz`` (the database answers; no failed or drifted change)."""
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from orgbase.api.deps import Conn
+from orgbase.migrate.state import readiness_problems
 
 router = APIRouter(tags=["health"])
 
-# What the app role may know: that the database answers and the API's schema (009) is deployed. The ledger
-# itself (failed or drifted changes) is the service role's: see `orgbase migrate status`.
-_READY = "select to_regprocedure('platform.auth_bind(text, uuid, text)') is not null"
+# The app role may not read the ledger; ledger.summary() (made by the engine) tells it ids, checksums and
+# states, which it compares with the plan this process ships with.
+_SUMMARY = "select change_id, checksum, state, last_event from ledger.summary()"
 
 
 @router.get("/healthz")
@@ -22,10 +24,15 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request, conn: Conn) -> JSONResponse:
-    """The database answers and the schema the API needs is deployed."""
-    cur = await conn.execute(_READY)
-    row = await cur.fetchone()
-    ready = bool(row and row[0])
+    """Ready when the database answers and no migration failed, is unfinished or drifted."""
+    try:
+        cur = await conn.execute(_SUMMARY)
+        rows = await cur.fetchall()
+    except psycopg.errors.UndefinedFunction:
+        await conn.rollback()
+        return JSONResponse({"status": "not ready", "problems": ["no migration ledger"]}, status_code=503)
+    problems = readiness_problems(request.app.state.plan, rows)
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "schema": ready}, status_code=200 if ready else 503
+        {"status": "not ready" if problems else "ready", "problems": problems},
+        status_code=503 if problems else 200,
     )
