@@ -345,7 +345,7 @@ class Engine:
         return "; ".join(f"gate {g.name} does not hold: {g.evidence}" for g in missing)
 
     def _gate_results(self, change: Change, applied: frozenset[str]) -> list[GateResult]:
-        probe = _Probe(self.conn, applied)
+        probe = _Probe(self.conn, applied, self.variables)
         return [self.gates.evaluate(name, probe) for name in change.gates]
 
     def _check_overrides(self, overrides: Mapping[str, str], targets: Sequence[Change]) -> None:
@@ -412,14 +412,19 @@ def engine_for(
 
 
 class _Probe:
-    """Gates read through this: each query runs in a read-only transaction that is rolled back."""
+    """Gates read through this: each query runs in a read-only transaction that is rolled back, with the
+    role names available to it as ``orgbase.<name>`` settings (the same names the scripts get)."""
 
-    def __init__(self, conn: psycopg.Connection[Any], applied: frozenset[str]) -> None:
-        self._conn, self._applied = conn, applied
+    def __init__(
+        self, conn: psycopg.Connection[Any], applied: frozenset[str], variables: Mapping[str, str]
+    ) -> None:
+        self._conn, self._applied, self._variables = conn, applied, variables
 
     def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._conn.transaction(force_rollback=True):
             self._conn.execute("SET TRANSACTION READ ONLY")
+            for name, value in self._variables.items():
+                self._conn.execute("select set_config(%s, %s, true)", [f"orgbase.{name}", value])
             return self._conn.execute(query, params).fetchall()
 
     def applied(self) -> frozenset[str]:

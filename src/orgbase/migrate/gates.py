@@ -78,10 +78,52 @@ def change_applied(name: str, change_id: str) -> Gate:
     return Gate(name, f"{change_id} is applied", check)
 
 
+_WS3_ROLES = """
+with app as (select oid, rolsuper or rolbypassrls as privileged from pg_roles
+              where rolname = current_setting('orgbase.app_role', true))
+select
+  (select rolbypassrls from pg_roles where rolname = current_setting('orgbase.service_role', true)),
+  (select privileged from app),
+  (select count(*) from pg_class where relowner = (select oid from app))
+    + (select count(*) from pg_proc where proowner = (select oid from app)),
+  (select coalesce(string_agg(c.relname, ', ' order by c.relname), '') from pg_class c
+     join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'platform' and c.relkind = 'r' and not (c.relrowsecurity and c.relforcerowsecurity))
+"""
+
+
+def _ws3_roles(probe: Probe) -> GateResult:
+    """WS3: the service role bypasses RLS; the app role is plain and owns nothing; FORCE on every table."""
+    service_bypasses, app_privileged, app_owns, unforced = probe.rows(_WS3_ROLES)[0]
+    wrong = []
+    if not service_bypasses:
+        wrong.append("the service role lacks BYPASSRLS (or is missing)")
+    if app_privileged is None or app_privileged:
+        wrong.append("the app role is missing, a superuser, or has BYPASSRLS")
+    if app_owns:
+        wrong.append(f"the app role owns {app_owns} object(s)")
+    if unforced:
+        wrong.append(f"RLS not enabled and forced on: {unforced}")
+    evidence = "; ".join(wrong) or "service BYPASSRLS; app plain, owns nothing; FORCE on every platform table"
+    return GateResult("ws3_roles", not wrong, evidence)
+
+
+def not_yet_evidenced(name: str, what: str) -> Gate:
+    """A gate whose evidence nothing records yet: it does not hold, and says what would make it hold."""
+    return Gate(name, what, lambda _probe: GateResult(name, False, f"no evidence recorded yet: {what}"))
+
+
 def default_gates() -> GateRegistry:
-    """The gates of orgbase's own plan."""
+    """The gates of orgbase's own plan: the seed's CRITICAL list for 007_restrictive_rls_policies."""
+    ws1 = "shadow mode must observe API traffic with a user context on every app-role query of tenant data"
+    ws4 = "the RLS harness and a rehearsal of 007 must pass against the current schema fingerprint"
+    window = "shadow mode must run a full window with no unacknowledged violation"
     return GateRegistry(
         [
+            not_yet_evidenced("ws1_request_context", ws1),
             change_applied("ws2_active_org_tracking", "008_add_active_org_tracking"),
+            Gate("ws3_roles", "roles are right and FORCE is everywhere", _ws3_roles),
+            not_yet_evidenced("ws4_rls_harness", ws4),
+            not_yet_evidenced("shadow_window", window),
         ]
     )
