@@ -63,3 +63,16 @@ def test_roles_limit_what_members_may_do(api: Api) -> None:
     )
     assert c.patch(f"/api/organizations/{org}", json={"name": "Y"}, headers=adm.headers).status_code == 200
     problem(c.delete(f"/api/organizations/{org}", headers=adm.headers), 403)
+
+
+def test_control_characters_are_refused_not_a_500(api: Api) -> None:
+    ada = api.user("ada")
+    body = problem(
+        api.client.post(
+            "/api/organizations", json={"name": "Ac\u0000me", "slug": "acme"}, headers=ada.headers
+        ),
+        422,
+        "validation_failed",
+    )
+    assert body["errors"][0]["field"] == "name"
+    problem(api.client.post("/api/auth/signup", json={"email": "a@b.io", "password": "pass\u0000word!"}), 422)

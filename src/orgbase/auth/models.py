@@ -6,13 +6,31 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+
+def no_control_characters(value: str) -> str:
+    """Refuse NUL and other control characters: PostgreSQL text cannot hold NUL, and names need none."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def no_nul(value: str) -> str:
+    """Refuse NUL (passwords may hold any other character)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL")
+    return value
+
+
+Clean = AfterValidator(no_control_characters)
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    Clean,
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256), AfterValidator(no_nul)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), Clean]
 
 
 class Strict(BaseModel):
@@ -34,7 +52,7 @@ class SignIn(Strict):
     """Credentials."""
 
     email: Email
-    password: Annotated[str, StringConstraints(max_length=256)]
+    password: Annotated[str, StringConstraints(max_length=256), AfterValidator(no_nul)]
 
 
 class SetActiveOrg(Strict):

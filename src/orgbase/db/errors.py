@@ -39,6 +39,9 @@ _CODES: dict[str, str] = {
 
 def to_domain(exc: psycopg.Error) -> DomainError | None:
     """Translate a database error into a domain error, or None if it has no meaning there (a bug)."""
+    if exc.sqlstate is None and isinstance(exc, psycopg.DataError):
+        # Raised by the driver before anything is sent (a NUL in a string, a number out of range): input.
+        return InvalidInput(str(exc), code="invalid_value")
     cls = _BY_SQLSTATE.get(exc.sqlstate or "")
     if cls is None:
         return None

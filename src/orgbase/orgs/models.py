@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from orgbase.auth.models import Email, Strict
+from orgbase.auth.models import Clean, Email, Strict
 
 Slug = Annotated[
     str,
@@ -16,7 +16,7 @@ Slug = Annotated[
         strip_whitespace=True, min_length=1, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
     ),
 ]
-OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Clean]
 
 
 class OrganizationCreate(Strict):
