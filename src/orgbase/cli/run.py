@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import psycopg
 import typer
 
+from orgbase.cli import seed
 from orgbase.cli.common import engine, say, service_connection, settings, start_embedded
+from orgbase.config import Settings
 from orgbase.db.server import EmbeddedCluster
 from orgbase.db.urls import embedded
+from orgbase.errors import OrgbaseError
 from orgbase.migrate import report
 
 Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
@@ -28,8 +32,20 @@ def serve(
     )
 
 
-def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Start the embedded database, deploy every change that can be deployed, print the status, serve."""
+def run(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Add the demo data (`orgbase seed demo`, idempotent) after deploying. Default: only with "
+            "the embedded database, never on a server named by ORGBASE_DATABASE_URL unless asked.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Start the embedded database, deploy every change that can be deployed, add the demo data, serve."""
     cfg = settings()
     started_here = embedded(cfg) and not EmbeddedCluster(cfg).status().running
     if embedded(cfg):
@@ -41,9 +57,23 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
             for change_id, why in result.blocked:
                 say(f"held back: {change_id}: {why}")
             typer.echo(report.table(eng.status()))
+            # Demo accounts share a published password: never put them on a real server by default.
+            wanted = embedded(cfg) if demo is None else demo
+            if wanted:
+                _seed_demo(conn, cfg, base_url=f"http://{host}:{port}")
         say(f"serving on http://{host}:{port} (OpenAPI at /docs); Ctrl-C stops")
         serve(host=host, port=port)
     finally:
         if started_here:
             EmbeddedCluster(cfg).stop()
             say("PostgreSQL stopped")
+
+
+def _seed_demo(conn: psycopg.Connection[Any], cfg: Settings, *, base_url: str) -> None:
+    """Add the demo data; a failure is reported and the API is served anyway (it is only demo data)."""
+    try:
+        summary = seed.seed_demo(conn, cfg, password=seed.DEFAULT_PASSWORD)
+    except OrgbaseError as exc:
+        say(f"demo data not added: {exc}")
+        return
+    seed.report(summary, password=seed.DEFAULT_PASSWORD, base_url=base_url)
