@@ -1,0 +1,1 @@
+"""Members of an organization and the invitations that make them: roles, invite, accept, remove, leave."""
