@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from orgbase.audit import service as audit
+from orgbase.billing import limits
 from orgbase.databases.crypto import Keyring
 from orgbase.databases.models import (
     Credentials,
@@ -29,22 +30,13 @@ from orgbase.databases.models import (
     parse_connection_string,
 )
 from orgbase.db.tenant import Principal
-from orgbase.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from orgbase.errors import InvalidInput, NotFound, PermissionDenied
 from orgbase.orgs import service as orgs
 
 Conn = psycopg.AsyncConnection[Any]
 
 _SAFE = "select * from platform.databases_safe where organization_id = %(org)s"
 _PROJECT = "select 1 from platform.projects where id = %s and organization_id = %s"
-# The subscription row is the organization's quota lock (as for projects): concurrent registrations queue.
-_LOCK_PLAN = """
-select p.max_databases
-  from platform.subscriptions s
-  join platform.billing_plans p on p.id = s.plan_id
- where s.organization_id = %s
-   for update of s
-"""
-_COUNT = "select count(*) from platform.databases where organization_id = %s"
 _INSERT = """
 insert into platform.databases (id, organization_id, project_id, name, type, host, port, database,
                                 connection_string_encrypted, encryption_key_id, ssl_enabled, config, metadata)
@@ -68,7 +60,9 @@ async def register(
     await orgs.require(conn, organization_id=organization_id, permission="databases.create")
     endpoint = parse_connection_string(data.type, data.connection_string, ssl=data.ssl)
     await _project(conn, organization_id=organization_id, project_id=project_id)
-    await _check_quota(conn, organization_id=organization_id)
+    await limits.ensure_room(
+        conn, organization_id=organization_id, resource="databases", permission="databases.create"
+    )
     row_id = uuid.uuid4()  # part of the ciphertext's associated data: chosen before encrypting
     blob, key_id = keyring.encrypt(data.connection_string, row_id=row_id, organization_id=organization_id)
     params = {"id": row_id, "org": organization_id, "project": project_id, "name": data.name}
@@ -253,21 +247,6 @@ async def _project(conn: Conn, *, organization_id: uuid.UUID, project_id: uuid.U
     cur = await conn.execute(_PROJECT, [project_id, organization_id])
     if await cur.fetchone() is None:
         raise NotFound("project not found")
-
-
-async def _check_quota(conn: Conn, *, organization_id: uuid.UUID) -> None:
-    """LimitExceeded if one more database would pass the plan's ``max_databases``; holds the quota lock."""
-    cur = await conn.execute(_LOCK_PLAN, [organization_id])
-    row = await cur.fetchone()
-    if row is None:  # no plan is no limit to enforce: fail closed
-        raise Conflict("the organization has no subscription", code="no_subscription")
-    if row[0] is None:  # NULL: unlimited
-        return
-    cur = await conn.execute(_COUNT, [organization_id])  # a fresh snapshot, after the lock
-    count = await cur.fetchone()
-    assert count is not None
-    if count[0] >= row[0]:
-        raise LimitExceeded(f"the plan allows {row[0]} databases")
 
 
 async def set_health(conn: Conn, *, database_id: uuid.UUID, status: str, error: str | None) -> None:

@@ -14,8 +14,9 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from orgbase.audit import service as audit
+from orgbase.billing import limits
 from orgbase.db.tenant import Principal
-from orgbase.errors import Conflict, LimitExceeded, NotFound
+from orgbase.errors import NotFound
 from orgbase.orgs import service as orgs
 from orgbase.projects.models import Cursor, Order, Project, ProjectCreate, ProjectPage, ProjectUpdate, SortKey
 
@@ -23,24 +24,15 @@ Conn = psycopg.AsyncConnection[Any]
 
 _COLUMNS = sql.SQL("id, organization_id, ref, name, status, created_at, updated_at")
 
-# The subscription row is the organization's quota lock: concurrent creates queue on it, and so does a
-# change of plan (billing updates this row), so the limit is read and enforced under one lock.
-_LOCK_PLAN = """
-select p.max_projects
-  from platform.subscriptions s
-  join platform.billing_plans p on p.id = s.plan_id
- where s.organization_id = %s
-   for update of s
-"""
-_COUNT = "select count(*) from platform.projects where organization_id = %s"
-
 
 async def create(
     conn: Conn, *, organization_id: uuid.UUID, data: ProjectCreate, principal: Principal, origin: audit.Origin
 ) -> Project:
     """A new project (``projects.create``), unless the plan's ``max_projects`` is reached."""
     await orgs.require(conn, organization_id=organization_id, permission="projects.create")
-    await _check_quota(conn, organization_id=organization_id)
+    await limits.ensure_room(
+        conn, organization_id=organization_id, resource="projects", permission="projects.create"
+    )
     cur = conn.cursor(row_factory=class_row(Project))
     await cur.execute(
         sql.SQL("insert into platform.projects (organization_id, name) values (%s, %s) returning {}").format(
@@ -54,23 +46,6 @@ async def create(
         conn, "project.create", project, principal, origin, {"name": project.name, "ref": project.ref}
     )
     return project
-
-
-async def _check_quota(conn: Conn, *, organization_id: uuid.UUID) -> None:
-    """LimitExceeded if one more project would pass the plan's limit; holds the quota lock until commit."""
-    cur = await conn.execute(_LOCK_PLAN, [organization_id])
-    row = await cur.fetchone()
-    if row is None:  # no plan is no limit to enforce: fail closed rather than grant unlimited projects
-        raise Conflict("the organization has no subscription", code="no_subscription")
-    if row[0] is None:  # NULL: unlimited
-        return
-    # A statement of its own, after the lock: under READ COMMITTED it takes a fresh snapshot, so it sees the
-    # projects the previous holder of the lock committed (a count in the locking statement would not).
-    cur = await conn.execute(_COUNT, [organization_id])
-    count = await cur.fetchone()
-    assert count is not None
-    if count[0] >= row[0]:
-        raise LimitExceeded(f"the plan allows {row[0]} projects")
 
 
 async def list_page(
