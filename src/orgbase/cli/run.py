@@ -25,11 +25,9 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
 ) -> None:
     """Serve the API with uvicorn until Ctrl-C."""
-    import uvicorn  # only here: every other CLI verb starts faster without it
+    from orgbase.api.server import serve as run_server
 
-    uvicorn.run(
-        "orgbase.api.app:app_factory", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+    run_server(host=host, port=port, workers=workers)
 
 
 def run(

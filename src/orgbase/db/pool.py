@@ -24,9 +24,13 @@ class ContextLeak(psycopg.Error):
 
 async def check_clean(conn: psycopg.AsyncConnection[Any]) -> None:
     """Reset hook: raise (so the pool discards ``conn``) if any context setting survived the transaction."""
-    cur = await conn.execute(_LEFTOVERS)
-    row = await cur.fetchone()
-    await conn.rollback()
+    # In autocommit the check is one round trip (no transaction to end after it); switching is client-side.
+    await conn.set_autocommit(True)
+    try:
+        cur = await conn.execute(_LEFTOVERS)
+        row = await cur.fetchone()
+    finally:
+        await conn.set_autocommit(False)
     leftovers = {name: value for name, value in zip(CONTEXT_SETTINGS, row or (), strict=True) if value}
     if leftovers:
         raise ContextLeak(f"connection returned with context settings {sorted(leftovers)}; discarded")

@@ -44,6 +44,6 @@ class Organization(BaseModel):
     name: str
     slug: str
     billing_email: str | None
-    role: str
+    role: str | None  # None only in the benchmark's no-context mode
     created_at: datetime
     updated_at: datetime
