@@ -1,0 +1,437 @@
+"""Throughput of the API with and without the per-request context: uvicorn (2 workers) loaded by wrk.
+
+On a fresh database of the embedded cluster (``--home``, durable), the plan is deployed by the engine, and as
+the service role: a user with a session (its token is what wrk sends), an organization on the enterprise plan
+that the user owns, and ``--projects`` projects in it. Two servers run the real app side by side, each
+``uvicorn`` with 2 workers on 127.0.0.1: one as deployed (the app role, and each request's context set by
+``auth_bind`` in the pipelined first message), one with ``ORGBASE_BENCH_NO_CONTEXT=true`` (the same handlers
+and transaction, no context). ``wrk`` (32 connections, ``--latency``) measures, interleaved, a single-row get
+(``GET /api/organizations/{id}``) and a 50-row page (``GET /api/organizations/{id}/projects?limit=50``) on
+each: requests per second, p50 and p99, and the ratios against the targets.
+
+Why the servers are not started with the ``uvicorn`` command: with ``--workers N`` uvicorn binds the listening
+socket itself with ``proto`` 0, asyncio then does not set TCP_NODELAY on accepted connections, and every
+keep-alive response waits ~40 ms for the client's delayed ACK (Kludex/uvicorn#3149). This script binds the
+socket with IPPROTO_TCP and hands it to uvicorn's own multiprocess supervisor; a short reference case with the
+plain ``uvicorn --workers 2`` command shows the difference (``--no-plain-cli`` skips it).
+
+It measures; it does not judge: exit 0 whatever the figures, non-zero when something fails.
+Run: ``.venv/bin/python bench/api_throughput.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from orgbase.config import Settings
+from orgbase.db.bootstrap import create_database, drop_database
+from orgbase.db.server import EmbeddedCluster, ensure_up
+from orgbase.errors import OrgbaseError
+from orgbase.migrate.engine import engine_for
+
+ROOT = Path(__file__).resolve().parents[1]
+WRK = "/usr/bin/wrk"
+MAX_DURATION_S = 30
+WARMUP_S = 2
+PLAIN_CLI_S = 5
+TARGET_CONTEXT_COST = 0.10
+# The bench user never signs in (its session is inserted); the column only accepts an argon2id PHC string.
+DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2hzYWx0$bm90LWEtcmVhbC1oYXNo"
+TARGET_RPS = {"get": 2000.0, "page": 700.0}
+TARGET_P99_MS = {"get": 50.0, "page": 150.0}
+
+
+class BenchError(Exception):
+    """Something failed: the figures would mean nothing."""
+
+
+# -- the server (this script, run as ``serve``: a TCP_NODELAY listener for uvicorn's supervisor) -------------
+
+
+def serve(port: int, workers: int) -> None:
+    """uvicorn with ``workers`` processes on 127.0.0.1:``port``, as ``orgbase serve`` runs it."""
+    from orgbase.api.server import serve as run_server
+
+    run_server(host="127.0.0.1", port=port, workers=workers, log_level="warning", access_log=False)
+
+
+@dataclass
+class Server:
+    """One API server subprocess (its own process group, stopped with it)."""
+
+    label: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # the supervisor and its workers
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(label: str, env: dict[str, str], workers: int, *, plain_cli: bool = False) -> Server:
+    """Start the API and wait until /healthz answers."""
+    port = free_port()
+    if plain_cli:
+        cmd = [sys.executable, "-m", "uvicorn", "orgbase.api.app:app_factory", "--factory"]
+        cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        cmd += ["--log-level", "warning", "--no-access-log"]
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)]
+        cmd += ["--workers", str(workers)]
+    process = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+    server = Server(label, port, process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"server {label} exited {process.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{server.base}/healthz", timeout=2) as resp,
+        ):
+            if resp.status == 200:
+                time.sleep(1.0)  # every worker up (each opens its pool in its lifespan)
+                return server
+        time.sleep(0.2)
+    server.stop()
+    raise BenchError(f"server {label} did not answer /healthz within 60 s")
+
+
+# -- data ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """What wrk needs: a token, the organization, and the two paths."""
+
+    token: str
+    org_id: str
+    projects: int
+
+    @property
+    def paths(self) -> dict[str, str]:
+        return {
+            "get": f"/api/organizations/{self.org_id}",
+            "page": f"/api/organizations/{self.org_id}/projects?limit=50",
+        }
+
+
+def seed(service_url: str, projects: int) -> World:
+    """A user with a session, owner of an enterprise organization with ``projects`` projects (as the
+    service role)."""
+    token = secrets.token_urlsafe(32)
+    tag = uuid.uuid4().hex[:8]
+    with psycopg.connect(service_url, autocommit=True) as conn, conn.transaction():
+        row = conn.execute(
+            "insert into platform.users (email, password_hash, first_name, last_name) "
+            "values (%s, %s, 'Bench', 'User') returning id",
+            [f"bench-{tag}@example.com", DUMMY_HASH],
+        ).fetchone()
+        assert row is not None
+        user = row[0]
+        conn.execute(
+            "insert into platform.user_sessions (user_id, token_hash, expires_at) "
+            "values (%s, %s, now() + interval '1 day')",
+            [user, hashlib.sha256(token.encode()).hexdigest()],
+        )
+        org_row = conn.execute(
+            "insert into platform.organizations (name, slug) values (%s, %s) returning id",
+            [f"Bench {tag}", f"bench-{tag}"],
+        ).fetchone()
+        assert org_row is not None
+        org = org_row[0]
+        conn.execute(
+            "insert into platform.organization_members (organization_id, user_id, role) "
+            "values (%s, %s, 'owner')",
+            [org, user],
+        )
+        conn.execute(
+            "insert into platform.subscriptions (organization_id, plan_id) values (%s, 'enterprise')", [org]
+        )
+        conn.execute("update platform.users set active_org_id = %s where id = %s", [org, user])
+        conn.execute(
+            "insert into platform.projects (organization_id, name) "
+            "select %s, 'Bench project ' || lpad(g::text, 4, '0') from generate_series(1, %s) g",
+            [org, projects],
+        )
+    with psycopg.connect(service_url, autocommit=True) as conn:
+        conn.execute("analyze")
+    return World(token, str(org), projects)
+
+
+# -- wrk --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """What one wrk run measured."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    status: int = 0  # the status of one request sent before the run
+    raw: str = field(default="", repr=False)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(value: str) -> float:
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if not found:
+        raise BenchError(f"cannot read wrk latency {value!r}")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def parse_wrk(text: str) -> Figures:
+    """Requests/sec, p50, p99, totals and errors from ``wrk --latency`` output."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p50 = re.search(r"^\s+50%\s+(\S+)", text, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.MULTILINE)
+    total = re.search(r"(\d+) requests in", text)
+    if not (rps and p50 and p99 and total):
+        raise BenchError(f"unexpected wrk output:\n{text}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return Figures(
+        rps=float(rps.group(1)),
+        p50_ms=_ms(p50.group(1)),
+        p99_ms=_ms(p99.group(1)),
+        requests=int(total.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(g) for g in errors.groups()) if errors else 0,
+        raw=text,
+    )
+
+
+def probe(url: str, token: str) -> int:
+    """The HTTP status of one request (a case whose answer is not 200 measures something else)."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def wrk(url: str, token: str, *, seconds: int, connections: int, threads: int) -> Figures:
+    """One wrk run against ``url`` with the bearer token."""
+    cmd = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    cmd += ["-H", f"Authorization: Bearer {token}", url]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=False)
+    if proc.returncode != 0:
+        raise BenchError(f"wrk exited {proc.returncode}: {proc.stderr.strip()}")
+    return parse_wrk(proc.stdout)
+
+
+def measure(server: Server, path: str, token: str, args: argparse.Namespace, seconds: int) -> Figures:
+    """Warm up, then measure one case."""
+    url = server.base + path
+    status = probe(url, token)
+    wrk(url, token, seconds=WARMUP_S, connections=args.connections, threads=args.threads)
+    figures = wrk(url, token, seconds=seconds, connections=args.connections, threads=args.threads)
+    figures.status = status
+    return figures
+
+
+# -- report -----------------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def row(label: str, f: Figures) -> str:
+    note = "" if f.status == 200 and not f.non_2xx else f"  (status {f.status}, non-2xx {f.non_2xx:,})"
+    if f.socket_errors:
+        note += f"  (socket errors {f.socket_errors:,})"
+    return f"  {label:<28} {f.rps:>9,.0f} {f.p50_ms:>9.2f} {f.p99_ms:>9.2f} {f.requests:>10,}{note}"
+
+
+def report(results: dict[tuple[str, str], Figures], plain: Figures | None) -> None:
+    print(f"\n  {'case':<28} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'requests':>10}")
+    for (endpoint, mode), f in results.items():
+        print(row(f"{endpoint} {mode}", f))
+    if plain is not None:
+        print(row("get context, plain uvicorn", plain) + "  <- `uvicorn --workers 2`: no TCP_NODELAY")
+    print()
+    for endpoint in ("get", "page"):
+        ctx, base = results.get((endpoint, "context")), results.get((endpoint, "no context"))
+        if ctx is None or base is None:
+            continue
+        ratio = ctx.rps / base.rps if base.rps else 0.0
+        cost = 1 - ratio
+        comparable = ctx.status == base.status == 200 and not ctx.non_2xx and not base.non_2xx
+        judged = verdict(cost <= TARGET_CONTEXT_COST) if comparable else "NOT COMPARABLE: not all 200"
+        print(
+            f"{endpoint}: context / no context = {ctx.rps:,.0f} / {base.rps:,.0f} = {ratio:.2f} "
+            f"(context costs {100 * cost:.1f}% of throughput; target <= {100 * TARGET_CONTEXT_COST:.0f}%: "
+            f"{judged})"
+        )
+        print(
+            f"{endpoint}: with context {ctx.rps:,.0f} req/s (target >= {TARGET_RPS[endpoint]:,.0f}: "
+            f"{verdict(ctx.rps >= TARGET_RPS[endpoint])}), p99 {ctx.p99_ms:.1f} ms (target < "
+            f"{TARGET_P99_MS[endpoint]:.0f} ms: {verdict(ctx.p99_ms < TARGET_P99_MS[endpoint])})"
+        )
+
+
+# -- main -------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Requests per second, p50 and p99 of a single-row get and a 50-row page, with the "
+        "per-request context and without (ORGBASE_BENCH_NO_CONTEXT), uvicorn 2 workers, wrk.",
+    )
+    parser.add_argument(
+        "--home", default=".orgbase-bench", help="embedded cluster folder (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=15,
+        help=f"seconds per case, at most {MAX_DURATION_S} (default: %(default)s)",
+    )
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default: %(default)s)")
+    parser.add_argument("--projects", type=int, default=60, help="projects seeded (default: %(default)s)")
+    parser.add_argument("--no-plain-cli", action="store_true", help="skip the plain `uvicorn` reference case")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= MAX_DURATION_S:
+        parser.error(f"--duration must be 1..{MAX_DURATION_S}")
+    if args.projects < 50:
+        parser.error("--projects must be at least 50 (the page is 50 rows)")
+    return args
+
+
+@contextlib.contextmanager
+def bench_database(cluster: EmbeddedCluster, settings: Settings, keep: bool) -> Iterator[str]:
+    """A fresh database with the plan deployed by the engine; dropped afterwards unless ``keep``."""
+    name = f"benchapi_{uuid.uuid4().hex[:8]}"
+    admin = cluster.url("superuser", "postgres")
+    create_database(admin, settings, name)
+    try:
+        with psycopg.connect(cluster.url("service", name), autocommit=True) as conn:
+            result = engine_for(conn, settings, say=lambda _: None).deploy()
+        held = ", ".join(change for change, _ in result.blocked) or "none"
+        print(f"database {name}: plan deployed (held back by gates: {held})", flush=True)
+        yield name
+    finally:
+        if keep:
+            print(f"kept database {name} (cluster under {settings.home})")
+        else:
+            drop_database(admin, name)
+
+
+def server_env(cluster: EmbeddedCluster, database: str, *, no_context: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORGBASE_")}
+    env.update(
+        ORGBASE_DATABASE_URL=cluster.url("service", database),
+        ORGBASE_APP_DATABASE_URL=cluster.url("app", database),
+        ORGBASE_ENCRYPTION_KEYS="kbench=" + base64.b64encode(os.urandom(32)).decode(),
+        ORGBASE_MIGRATIONS_DIR=str(ROOT / "migrations"),
+        ORGBASE_BENCH_NO_CONTEXT="true" if no_context else "false",
+    )
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    if not os.access(WRK, os.X_OK):
+        raise BenchError(f"{WRK} is not installed (apt-get install wrk)")
+    settings = Settings(home=Path(args.home), durable=True, migrations_dir=ROOT / "migrations")
+    cluster = ensure_up(settings)
+    with bench_database(cluster, settings, args.keep) as database:
+        world = seed(cluster.url("service", database), args.projects)
+        print(
+            f"seeded: 1 user with a session, 1 enterprise organization, {world.projects} projects", flush=True
+        )
+        servers = {}
+        try:
+            for mode, no_context in (("context", False), ("no context", True)):
+                env = server_env(cluster, database, no_context=no_context)
+                servers[mode] = start_server(mode, env, args.workers)
+            print(
+                f"wrk: {args.connections} connections, {args.threads} threads, {args.duration} s per case "
+                f"(+{WARMUP_S} s warm-up); uvicorn {args.workers} workers each",
+                flush=True,
+            )
+            results: dict[tuple[str, str], Figures] = {}
+            for endpoint, path in world.paths.items():
+                if endpoint == "page" and probe(servers["context"].base + path, world.token) == 404:
+                    print("page: skipped: endpoint missing")
+                    continue
+                for mode, server in servers.items():
+                    results[(endpoint, mode)] = measure(server, path, world.token, args, args.duration)
+                    print(f"  measured {endpoint} {mode}", flush=True)
+        finally:
+            for server in servers.values():
+                server.stop()
+        plain = None
+        if not args.no_plain_cli:
+            env = server_env(cluster, database, no_context=False)
+            server = start_server("plain", env, args.workers, plain_cli=True)
+            try:
+                plain = measure(server, world.paths["get"], world.token, args, PLAIN_CLI_S)
+            finally:
+                server.stop()
+        report(results, plain)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:  # the server subprocess
+        sub = argparse.ArgumentParser()
+        sub.add_argument("--port", type=int, required=True)
+        sub.add_argument("--workers", type=int, default=2)
+        opts = sub.parse_args(argv[1:])
+        serve(opts.port, opts.workers)
+        return 0
+    try:
+        return run(parse_args(argv))
+    except (BenchError, OrgbaseError, psycopg.Error, OSError, subprocess.SubprocessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
