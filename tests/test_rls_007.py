@@ -1,0 +1,793 @@
+"""007_restrictive_rls_policies: a rehearsal rolled back, hostile SQL as the app role, the API under 007,
+revert, and the cost of the policies on a page of projects.
+
+RLS tests run as the app role (house rule 9): a superuser, the owner or the service role would pass
+vacuously. The rehearsal uses a superuser connection because it must become both the owner (to deploy) and
+the app role (to check) inside one transaction, and the service role is a member of the owner only.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import statistics
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+from pydantic import SecretStr
+
+from orgbase.api.app import create_app
+from orgbase.migrate.engine import engine_for
+from orgbase.migrate.plan import load_plan, render
+from tests.fixtures.api import Api
+from tests.fixtures.cluster import ROOT, Cluster, Database
+
+pytestmark = pytest.mark.db
+
+CHANGE = "007_restrictive_rls_policies"
+PLAN = load_plan(ROOT / "migrations")
+OVERRIDES = {gate: "test: 007 on a throwaway database" for gate in PLAN[CHANGE].gates}
+HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+ROLES = ("owner", "admin", "billing_admin", "developer", "read_only")
+TENANT_TABLES = (
+    "projects",
+    "databases",
+    "subscriptions",
+    "invoices",
+    "payment_methods",
+    "subscription_addons",
+    "invitations",
+    "audit_logs",
+)
+# A harmless UPDATE the app role holds the column grant for (None: it holds no UPDATE on the table).
+TOUCH = {
+    "projects": "status = status",
+    "databases": "name = name",
+    "subscriptions": "status = status",
+    "invoices": None,
+    "payment_methods": "brand = brand",
+    "subscription_addons": "quantity = quantity",
+    "invitations": None,
+    "audit_logs": None,
+    "organizations": "name = name",
+    "organization_members": "role = role",
+    "users": "first_name = first_name",
+}
+DELETABLE = {
+    "projects",
+    "databases",
+    "subscriptions",
+    "payment_methods",
+    "subscription_addons",
+    "invitations",
+}
+RLS_VIOLATION = "row-level security"
+
+Conn = psycopg.Connection[Any]
+
+
+# -- the world ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Org:
+    """An organization of the world and the ids of its rows."""
+
+    id: uuid.UUID
+    slug: str
+    project: uuid.UUID = field(default_factory=uuid.uuid4)
+    database: uuid.UUID = field(default_factory=uuid.uuid4)
+    subscription: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass
+class World:
+    """Organizations A and B with a row in every tenant table; a user of every role in A; bob owns B;
+    ada (owner of A) is also read_only in C; sam belongs nowhere."""
+
+    a: Org
+    b: Org
+    c: Org
+    users: dict[str, uuid.UUID]
+
+    @property
+    def ada(self) -> uuid.UUID:
+        return self.users["owner"]
+
+
+def build_world(conn: Conn) -> World:
+    """Insert the world (the caller is a role that bypasses RLS); returns its ids."""
+    tag = uuid.uuid4().hex[:8]
+    orgs = [Org(uuid.uuid4(), f"w-{name}-{tag}") for name in "abc"]
+    users = {name: uuid.uuid4() for name in (*ROLES, "bob", "sam")}
+    for org in orgs:
+        conn.execute(
+            "insert into platform.organizations (id, name, slug) values (%s, %s, %s)",
+            [org.id, org.slug, org.slug],
+        )
+    for name, uid in users.items():
+        conn.execute(
+            "insert into platform.users (id, email, password_hash, first_name) values (%s, %s, %s, %s)",
+            [uid, f"{name}-{tag}@example.com", HASH, name],
+        )
+    a, b, c = orgs
+    members = [(a.id, users[r], r) for r in ROLES] + [
+        (b.id, users["bob"], "owner"),
+        (c.id, users["owner"], "read_only"),
+    ]
+    for org_id, uid, role in members:
+        conn.execute(
+            "insert into platform.organization_members (organization_id, user_id, role) values (%s, %s, %s)",
+            [org_id, uid, role],
+        )
+    for org in orgs:
+        _tenant_rows(conn, org, tag)
+    for uid in (users["owner"], users["bob"]):
+        conn.execute(
+            "insert into platform.user_sessions (user_id, token_hash, expires_at)"
+            " values (%s, %s, now() + interval '1 h')",
+            [uid, uuid.uuid4().hex * 2],
+        )
+    conn.execute(
+        "insert into platform.sign_in_attempts (subject, window_start, failures)"
+        " values ('ip:1.2.3.4', now(), 1)"
+    )
+    return World(a, b, c, users)
+
+
+def _tenant_rows(conn: Conn, org: Org, tag: str) -> None:
+    o = org.id
+    conn.execute(
+        "insert into platform.projects (id, organization_id, name) values (%s, %s, 'shared name')",
+        [org.project, o],
+    )
+    conn.execute(
+        "insert into platform.databases (id, organization_id, project_id, name, type, host, port,"
+        " connection_string_encrypted, encryption_key_id)"
+        " values (%s, %s, %s, 'db', 'redis', 'h', 6379, %s, 'k')",
+        [org.database, o, org.project, os.urandom(40)],
+    )
+    conn.execute(
+        "insert into platform.subscriptions (id, organization_id) values (%s, %s)", [org.subscription, o]
+    )
+    conn.execute(
+        "insert into platform.invoices (organization_id, subscription_id, number) values (%s, %s, 'INV-1')",
+        [o, org.subscription],
+    )
+    conn.execute(
+        "insert into platform.payment_methods (organization_id, provider_payment_method_id, last4, exp_month,"
+        " exp_year) values (%s, 'pm_1', '4242', 1, 2030)",
+        [o],
+    )
+    conn.execute(
+        "insert into platform.subscription_addons (organization_id, subscription_id, addon_id)"
+        " values (%s, %s, 'ipv4')",
+        [o, org.subscription],
+    )
+    conn.execute(
+        "insert into platform.invitations (organization_id, email, role, token_hash, expires_at)"
+        " values (%s, %s, 'developer', %s, now() + interval '1 day')",
+        [o, f"invitee-{tag}@example.com", uuid.uuid4().hex * 2],
+    )
+    conn.execute("insert into platform.audit_logs (organization_id, action) values (%s, 'world.made')", [o])
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def as_user(conn: Conn, user: uuid.UUID | None, org: uuid.UUID | None) -> None:
+    """The request context, transaction-local, as auth_bind sets it."""
+    conn.execute(
+        "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true)",
+        [str(user) if user else "", str(org) if org else ""],
+    )
+
+
+def org_ids(conn: Conn, table: str) -> set[uuid.UUID]:
+    """The organizations of the rows of ``table`` the caller sees."""
+    query = sql.SQL("select distinct organization_id from platform.{}").format(sql.Identifier(table))
+    return {r[0] for r in conn.execute(query)}
+
+
+def count(conn: Conn, table: str) -> int:
+    row = conn.execute(sql.SQL("select count(*) from platform.{}").format(sql.Identifier(table))).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def rowcount(conn: Conn, statement: sql.Composable) -> int:
+    """Rows touched by ``statement``, which is rolled back."""
+    with conn.transaction(force_rollback=True):
+        return conn.execute(statement).rowcount
+
+
+def refused(conn: Conn, statement: str | sql.Composable, params: Any = None, match: str | None = None) -> str:
+    """The error of a statement that must fail with insufficient_privilege (42501), in a savepoint."""
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=match) as info, conn.transaction():
+        conn.execute(statement, params)  # type: ignore[arg-type]
+    return str(info.value)
+
+
+def restrictive_policies(conn: Conn) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "select polname from pg_policy p join pg_class c on c.oid = p.polrelid"
+            " where c.relnamespace = 'platform'::regnamespace and not p.polpermissive order by 1"
+        )
+    ]
+
+
+def deploy_007(conn: Conn, db: Database) -> None:
+    engine_for(conn, db.settings, say=lambda _: None).deploy(to=CHANGE, overrides=OVERRIDES)
+
+
+@pytest.fixture
+def rls_db(migrated_db: Database) -> Database:
+    """A migrated database with 007 really deployed (its gates overridden)."""
+    with migrated_db.connect() as conn:
+        deploy_007(conn, migrated_db)
+    return migrated_db
+
+
+@pytest.fixture
+def world(rls_db: Database) -> World:
+    with rls_db.connect() as conn:
+        return build_world(conn)
+
+
+@pytest.fixture
+def app_conn(rls_db: Database) -> Iterator[Conn]:
+    """An app-role connection; its one transaction is rolled back after the test."""
+    with rls_db.connect("app", autocommit=False) as conn:
+        yield conn
+        conn.rollback()
+
+
+# -- (1) the rehearsal ----------------------------------------------------------------------------
+
+
+def isolation_matrix(conn: Conn, w: World) -> None:
+    """Every table x command x (own organization, another one, a forged one, no context), as the app role."""
+    ada = w.ada
+    for table in TENANT_TABLES:
+        as_user(conn, ada, w.a.id)
+        assert org_ids(conn, table) == {w.a.id}, table
+        touch = TOUCH[table]
+        if touch is not None:
+            assert (
+                rowcount(conn, sql.SQL(f"update platform.{{}} set {touch}").format(sql.Identifier(table)))
+                == 1
+            )
+        if table in DELETABLE:
+            assert rowcount(conn, sql.SQL("delete from platform.{}").format(sql.Identifier(table))) == 1, (
+                table
+            )
+        for user, org in ((ada, w.b.id), (w.users["sam"], w.a.id), (None, None), (ada, None), (None, w.a.id)):
+            as_user(conn, user, org)
+            assert count(conn, table) == 0, (table, user, org)
+            if touch is not None:
+                assert (
+                    rowcount(conn, sql.SQL(f"update platform.{{}} set {touch}").format(sql.Identifier(table)))
+                    == 0
+                )
+            if table in DELETABLE:
+                assert rowcount(conn, sql.SQL("delete from platform.{}").format(sql.Identifier(table))) == 0
+    # Inserting into another organization, or into none, is refused by the WITH CHECK of every tenant table.
+    as_user(conn, ada, w.a.id)
+    refused(
+        conn,
+        "insert into platform.projects (organization_id, name) values (%s, 'x')",
+        [w.b.id],
+        RLS_VIOLATION,
+    )
+    conn.execute("savepoint ok")
+    conn.execute("insert into platform.projects (organization_id, name) values (%s, 'mine')", [w.a.id])
+    conn.execute("rollback to savepoint ok")
+    refused(
+        conn,
+        "insert into platform.databases (organization_id, project_id, name, type, host, port,"
+        " connection_string_encrypted, encryption_key_id) values (%s, %s, 'x', 'redis', 'h', 1, %s, 'k')",
+        [w.b.id, w.b.project, os.urandom(40)],
+        RLS_VIOLATION,
+    )
+    for table, columns in (
+        ("subscriptions", "(organization_id)"),
+        ("payment_methods", "(organization_id, provider_payment_method_id, last4, exp_month, exp_year)"),
+    ):
+        values = "(%s)" if table == "subscriptions" else "(%s, 'pm_x', '1111', 1, 2031)"
+        refused(conn, f"insert into platform.{table} {columns} values {values}", [w.b.id], RLS_VIOLATION)
+    refused(
+        conn,
+        "insert into platform.invitations (organization_id, email, role, token_hash, expires_at)"
+        " values (%s, 'x@example.com', 'developer', %s, now() + interval '1 day')",
+        [w.b.id, uuid.uuid4().hex * 2],
+        RLS_VIOLATION,
+    )
+    refused(
+        conn,
+        "insert into platform.audit_logs (organization_id, action) values (%s, 'x')",
+        [w.b.id],
+        RLS_VIOLATION,
+    )
+    # Organizations, memberships, users: the user's own.
+    assert org_ids(conn, "organization_members") == {w.a.id, w.c.id}
+    assert {r[0] for r in conn.execute("select id from platform.organizations")} == {w.a.id, w.c.id}
+    assert [r[0] for r in conn.execute("select id from platform.users")] == [ada]
+    as_user(conn, ada, w.b.id)  # forged: not a member of B
+    assert [r[0] for r in conn.execute("select distinct user_id from platform.organization_members")] == [ada]
+    assert (
+        rowcount(conn, sql.SQL("update platform.organizations set name = name where id = {}").format(w.b.id))
+        == 0
+    )
+    as_user(conn, None, None)
+    for table in ("organizations", "organization_members", "users"):
+        assert count(conn, table) == 0, table
+
+
+def test_rehearsal_in_one_transaction_leaves_the_database_unchanged(
+    pg: Cluster, migrated_db: Database
+) -> None:
+    before = migrated_db.schema_dump()
+    settings = migrated_db.settings
+    change = PLAN[CHANGE]
+    with migrated_db.connect("superuser", autocommit=False) as conn:
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(settings.owner_role)))
+        conn.execute(render(change.scripts["deploy"], settings.role_names()))  # type: ignore[call-overload]
+        conn.execute(render(change.scripts["verify"], settings.role_names()))  # type: ignore[call-overload]
+        w = build_world(conn)
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(settings.app_role)))
+        assert conn.execute("select current_user").fetchone() == (settings.app_role,)
+        isolation_matrix(conn, w)
+        conn.rollback()
+        assert restrictive_policies(conn) == []
+    assert migrated_db.schema_dump() == before
+
+
+def test_the_rehearsal_needs_a_session_that_may_become_the_app_role(migrated_db: Database) -> None:
+    """The service role deploys as the owner but is no member of the app role: SET ROLE app is refused.
+    (Reported: the harness's `migrate rehearse` needs GRANT app TO service, or a superuser.)"""
+    app = sql.Identifier(migrated_db.settings.app_role)
+    with (
+        migrated_db.connect("service", autocommit=False) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute(sql.SQL("set local role {}").format(app))
+
+
+# -- (2) hostile SQL as the app role, with 007 deployed ------------------------------------------
+
+
+def test_the_same_matrix_with_007_deployed(world: World, app_conn: Conn) -> None:
+    isolation_matrix(app_conn, world)
+
+
+def test_each_role_reaches_what_the_matrix_allows(world: World, app_conn: Conn) -> None:
+    c = app_conn
+    # role: projects insert, update, delete; invoices read; payment methods update; audit read;
+    # other members removed (an owner only by an owner); invitations read
+    expected = {
+        "owner": (1, 1, 1, 1, 1, 1, 4, 1),
+        "admin": (1, 1, 1, 1, 0, 1, 3, 1),
+        "billing_admin": (0, 0, 0, 1, 1, 0, 0, 0),
+        "developer": (1, 1, 0, 0, 0, 0, 0, 0),
+        "read_only": (0, 0, 0, 0, 0, 0, 0, 0),
+    }
+    for role, want in expected.items():
+        me = world.users[role]
+        as_user(c, me, world.a.id)
+        with c.transaction(force_rollback=True):
+            try:
+                with c.transaction():
+                    c.execute(
+                        "insert into platform.projects (organization_id, name) values (%s, 'new')",
+                        [world.a.id],
+                    )
+                can_insert = 1
+            except psycopg.errors.InsufficientPrivilege:
+                can_insert = 0
+        got = (
+            can_insert,
+            rowcount(c, sql.SQL("update platform.projects set status = status")),
+            rowcount(c, sql.SQL("delete from platform.projects")),
+            count(c, "invoices"),
+            rowcount(c, sql.SQL("update platform.payment_methods set brand = brand")),
+            count(c, "audit_logs"),
+            rowcount(c, sql.SQL("delete from platform.organization_members where user_id <> {}").format(me)),
+            count(c, "invitations"),
+        )
+        assert got == want, role
+        assert count(c, "projects") == 1  # every member reads projects
+        # the matrix of SQL agrees with the API's has_permission
+        for perm in ("projects.create", "billing.update", "members.grant_owner", "audit.read"):
+            both = c.execute(
+                "select platform.current_member_can(%s), platform.has_permission(%s, %s)",
+                [perm, world.a.id, perm],
+            ).fetchone()
+            assert both is not None and both[0] == both[1], (role, perm)
+
+
+def test_owner_rows_need_members_grant_owner(world: World, app_conn: Conn) -> None:
+    c = app_conn
+    as_user(c, world.users["admin"], world.a.id)
+    # admin may not make anyone owner, nor remove an owner (demoting one is the API's check: WITH CHECK sees
+    # only the new row)
+    refused(
+        c,
+        "update platform.organization_members set role = 'owner' where user_id = %s",
+        [world.users["developer"]],
+        RLS_VIOLATION,
+    )
+    assert rowcount(c, sql.SQL("delete from platform.organization_members where role = 'owner'")) == 0
+    # anyone may lock their own membership (leave, accept) but not change it, and may leave
+    ro = world.users["read_only"]
+    as_user(c, ro, world.a.id)
+    locked = "select role from platform.organization_members where user_id = %s for update"
+    assert c.execute(locked, [ro]).fetchall() == [("read_only",)]
+    refused(
+        c, "update platform.organization_members set role = 'admin' where user_id = %s", [ro], RLS_VIOLATION
+    )
+    assert (
+        rowcount(
+            c,
+            sql.SQL("delete from platform.organization_members where user_id = {}").format(
+                world.users["read_only"]
+            ),
+        )
+        == 1
+    )
+
+
+def test_resetting_or_forging_the_context_does_not_escalate(world: World, rls_db: Database) -> None:
+    with rls_db.connect("app", autocommit=False) as c:
+        as_user(c, world.ada, world.a.id)
+        assert count(c, "projects") == 1
+        c.execute("reset app.current_org_id")
+        assert count(c, "projects") == 0
+        c.execute("set local app.current_org_id = %s" % sql.quote(str(world.b.id)))  # noqa: UP031 - SET takes no params
+        assert count(c, "projects") == 0 and count(c, "subscriptions") == 0
+        c.execute(
+            "set app.current_org_id = " + sql.quote(str(world.b.id))
+        )  # session-level, on this connection only
+        assert count(c, "projects") == 0
+        c.execute("reset all")
+        assert count(c, "projects") == 0 and count(c, "organizations") == 0
+        c.execute("set local row_security = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            count(c, "projects")
+        c.rollback()
+        # What remains (threat model): SQL that can claim another user's id acts as that user.
+        as_user(c, world.users["bob"], world.b.id)
+        assert org_ids(c, "projects") == {world.b.id}
+        c.rollback()
+
+
+def test_no_privilege_and_no_policy_opening_sessions_or_attempts(world: World, app_conn: Conn) -> None:
+    as_user(app_conn, world.ada, world.a.id)
+    for table in ("user_sessions", "sign_in_attempts"):
+        refused(app_conn, f"select * from platform.{table}", match="permission denied")
+    refused(
+        app_conn, "insert into platform.organizations (name, slug) values ('x', 'x-new')", match=RLS_VIOLATION
+    )
+    refused(
+        app_conn,
+        "insert into platform.users (email, password_hash) values ('x@example.com', %s)",
+        [HASH],
+        RLS_VIOLATION,
+    )
+    refused(app_conn, "update platform.projects set organization_id = %s", [world.b.id], "permission denied")
+    for catalog in ("billing_plans", "addons_catalog", "member_roles", "permissions", "role_permissions"):
+        assert count(app_conn, catalog) > 0
+        refused(app_conn, f"delete from platform.{catalog}", match="permission denied")
+    assert count(app_conn, "audit_logs") == 1
+    refused(app_conn, "update platform.audit_logs set action = 'x'", match="permission denied")
+
+
+def test_audit_inserts_platform_events_and_the_users_own_organizations(world: World, app_conn: Conn) -> None:
+    insert = "insert into platform.audit_logs (organization_id, action) values (%s, 'test.event')"
+    as_user(app_conn, None, None)  # sign-up, failed sign-in: no user yet
+    app_conn.execute(insert, [None])
+    refused(app_conn, insert, [world.a.id], RLS_VIOLATION)
+    as_user(app_conn, world.ada, world.a.id)
+    app_conn.execute(insert, [world.c.id])  # another organization of hers (set-active-org, accept)
+    refused(app_conn, insert, [world.b.id], RLS_VIOLATION)
+
+
+def test_unique_keys_are_per_organization(world: World, app_conn: Conn, rls_db: Database) -> None:
+    as_user(app_conn, world.ada, world.a.id)
+    with app_conn.transaction(force_rollback=True):  # B has a project of this name too: no collision
+        app_conn.execute("delete from platform.projects")
+        app_conn.execute(
+            "insert into platform.projects (organization_id, name) values (%s, 'shared name')", [world.a.id]
+        )
+    with pytest.raises(psycopg.errors.UniqueViolation), app_conn.transaction():  # slugs are public: expected
+        app_conn.execute("select platform.create_organization('x', %s, null)", [world.b.slug])
+    with rls_db.connect() as conn:
+        global_keys = conn.execute(
+            """select c.relname || '.' || i.relname
+                 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid
+                where c.relnamespace = 'platform'::regnamespace and x.indisunique
+                  and pg_get_indexdef(x.indexrelid, 1, true) <> 'organization_id'
+                  and not exists (select 1 from pg_attribute a
+                                   where a.attrelid = c.oid and a.attname = 'organization_id'
+                                    and a.attnum = any (x.indkey::int2[]))
+                order by 1"""
+        ).fetchall()
+    public_or_random = {
+        "organizations.organizations_slug_key",  # public identifier
+        "users.users_email_lower_key",  # public identifier
+        "projects.projects_ref_key",  # random, made by the server
+        "invitations.invitations_token_hash_key",  # hash of a random token, unreadable by the app role
+        "user_sessions.user_sessions_token_hash_key",  # no app-role access
+        "user_sessions.user_sessions_pkey",
+        "sign_in_attempts.sign_in_attempts_pkey",
+        "billing_plans.billing_plans_pkey",  # catalogs
+        "addons_catalog.addons_catalog_pkey",
+        "member_roles.member_roles_pkey",
+        "permissions.permissions_pkey",
+        "role_permissions.role_permissions_pkey",
+        "users.users_pkey",
+        "organizations.organizations_pkey",
+    }
+    # Primary keys of tenant tables are random uuids (reported: the app role may choose them on INSERT).
+    tenant_pkeys = {f"{t}.{t}_pkey" for t in TENANT_TABLES}
+    assert {r[0] for r in global_keys} - public_or_random - tenant_pkeys == set()
+
+
+def test_views_and_functions_reveal_nothing_of_another_organization(world: World, app_conn: Conn) -> None:
+    c = app_conn
+    as_user(c, world.ada, world.a.id)
+    assert [r[0] for r in c.execute("select organization_id from platform.databases_safe")] == [world.a.id]
+    assert c.execute("select * from platform.get_project_databases(%s)", [world.b.project]).fetchall() == []
+    assert (
+        c.execute("select * from platform.get_database_credentials(%s)", [world.b.database]).fetchall() == []
+    )
+    assert (
+        len(c.execute("select * from platform.get_database_credentials(%s)", [world.a.database]).fetchall())
+        == 1
+    )
+    with pytest.raises(psycopg.Error) as info, c.transaction():
+        c.execute("select * from platform.list_members(%s)", [world.b.id])
+    assert info.value.sqlstate == "OB404"
+    assert len(c.execute("select * from platform.list_members(%s)", [world.a.id]).fetchall()) == len(ROLES)
+    for statement, args in (
+        ("select platform.set_user_active_org(%s, %s)", [world.users["bob"], world.a.id]),
+        ("select platform.set_user_active_org(null, %s)", [world.b.id]),
+        ("select * from platform.get_user_active_org(%s)", [world.users["bob"]]),
+    ):
+        refused(c, statement, args)
+    # a forged organization in the context changes nothing for the functions either
+    as_user(c, world.ada, world.b.id)
+    assert (
+        c.execute("select * from platform.get_database_credentials(%s)", [world.b.database]).fetchall() == []
+    )
+    assert c.execute("select count(*) from platform.databases_safe").fetchone() == (0,)
+
+
+# -- (3) the API under 007 ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_007(rls_db: Database) -> Iterator[Api]:
+    """The real app (as tests/fixtures/api.py builds it) on a database with 007 deployed."""
+    settings = rls_db.settings.model_copy(
+        update={
+            "argon2_time_cost": 1,
+            "argon2_memory_kib": 8192,
+            "pool_min_size": 1,
+            "pool_max_size": 4,
+            "encryption_keys": SecretStr("ktest=" + base64.b64encode(os.urandom(32)).decode()),
+            "allow_private_targets": True,
+        }
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield Api(client, rls_db)
+
+
+def test_the_api_works_under_007(api_007: Api) -> None:
+    api, c = api_007, api_007.client
+    ada, eve = api.user("ada"), api.user("eve")
+    org = api.org(ada)
+    eves = api.org(eve)
+    v = c.get("/api/auth/validate", headers=ada.headers)
+    assert v.status_code == 200 and [o["id"] for o in v.json()["organizations"]] == [org], v.text
+    assert v.json()["user"]["activeOrgId"] == org
+    assert [o["id"] for o in c.get("/api/organizations", headers=ada.headers).json()] == [org]
+    assert c.get(f"/api/organizations/{org}", headers=ada.headers).json()["role"] == "owner"
+    renamed = c.patch(f"/api/organizations/{org}", json={"name": "Renamed"}, headers=ada.headers)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed", renamed.text
+    second = api.org(ada)
+    assert (
+        c.post("/api/auth/set-active-org", json={"organization_id": second}, headers=ada.headers).status_code
+        == 204
+    )
+    assert c.get("/api/auth/validate", headers=ada.headers).json()["user"]["activeOrgId"] == second
+    assert (
+        c.post("/api/auth/set-active-org", json={"organization_id": eves}, headers=ada.headers).status_code
+        == 403
+    )
+    # projects, as the owner
+    made = c.post(f"/api/organizations/{org}/projects", json={"name": "web"}, headers=ada.headers)
+    assert made.status_code == 201, made.text
+    pid = made.json()["id"]
+    assert [
+        p["id"] for p in c.get(f"/api/organizations/{org}/projects", headers=ada.headers).json()["items"]
+    ] == [pid]
+    assert (
+        c.patch(
+            f"/api/organizations/{org}/projects/{pid}", json={"name": "w2"}, headers=ada.headers
+        ).status_code
+        == 200
+    )
+    # a stranger still gets 404, for the organization and its projects
+    for path in (
+        f"/api/organizations/{org}",
+        f"/api/organizations/{org}/projects",
+        f"/api/organizations/{org}/projects/{pid}",
+    ):
+        assert c.get(path, headers=eve.headers).status_code == 404, path
+    assert c.delete(f"/api/organizations/{org}/projects/{pid}", headers=ada.headers).status_code == 204
+    refreshed = c.post("/api/auth/refresh", headers=ada.headers)
+    assert refreshed.status_code == 200, refreshed.text
+    new = {"Authorization": f"Bearer {refreshed.json()['token']}"}
+    assert c.get("/api/auth/validate", headers=new).status_code == 200
+    assert c.post("/api/auth/signout", headers=new).status_code == 204
+    assert c.get("/api/auth/validate", headers=new).status_code == 401
+    assert c.delete(f"/api/organizations/{eves}", headers=eve.headers).status_code == 204
+    with api.db.connect() as conn:
+        actions = {r[0] for r in conn.execute("select action from platform.audit_logs")}
+    assert {
+        "user.sign_up",
+        "auth.sign_in",
+        "organization.create",
+        "organization.update",
+        "user.set_active_org",
+        "project.create",
+        "project.delete",
+        "organization.delete",
+    } <= actions
+
+
+def test_a_developer_can_create_a_project_under_007(api_007: Api) -> None:
+    """projects.create locks the subscription row, which a developer may neither read nor lock under 007:
+    it goes through platform.lock_plan_limits() (011), a narrow definer."""
+    api, c = api_007, api_007.client
+    ada, dev = api.user("ada"), api.user("dev")
+    org = api.org(ada)
+    api.add_member(org, dev, "developer")
+    resp = c.post(f"/api/organizations/{org}/projects", json={"name": "x"}, headers=dev.headers)
+    assert resp.status_code == 201, resp.text
+
+
+# -- (4) revert -----------------------------------------------------------------------------------
+
+
+def test_revert_restores_the_schema_exactly(migrated_db: Database) -> None:
+    before = migrated_db.schema_dump()
+    with migrated_db.connect() as conn:
+        deploy_007(conn, migrated_db)
+        assert len(restrictive_policies(conn)) >= 72
+        assert migrated_db.schema_dump() != before
+        eng = engine_for(conn, migrated_db.settings, say=lambda _: None)
+        assert not [o for o in eng.verify() if o.error]
+        eng.revert(CHANGE)
+        assert restrictive_policies(conn) == []
+    assert migrated_db.schema_dump() == before
+
+
+def test_verify_fails_when_any_object_of_007_is_missing(rls_db: Database) -> None:
+    settings = rls_db.settings
+    verify = render(PLAN[CHANGE].scripts["verify"], settings.role_names())
+    with rls_db.connect() as conn:
+        objects = [
+            f"drop policy {r[0]} on platform.{r[1]}"
+            for r in conn.execute(
+                "select polname, c.relname from pg_policy p join pg_class c on c.oid = p.polrelid"
+                " where c.relnamespace = 'platform'::regnamespace and not p.polpermissive"
+            )
+        ]
+        objects += [
+            "drop function platform.current_user_org_ids() cascade",
+            "drop function platform.current_member_can(text) cascade",
+            "grant execute on function platform.current_member_can(text) to public",
+            "alter function platform.current_user_org_ids() volatile",
+            "alter function platform.current_member_can(text) reset search_path",
+            # a policy of the wrong shape: a per-row subquery
+            "drop policy projects_restrictive_select on platform.projects;"
+            " create policy projects_restrictive_select on platform.projects as restrictive for select"
+            " using (organization_id in (select organization_id from platform.organization_members))",
+            # a policy that lets another organization through
+            "drop policy projects_restrictive_select on platform.projects;"
+            " create policy projects_restrictive_select on platform.projects as restrictive for select"
+            " using (true)",
+        ]
+        missed = []
+        for removal in objects:
+            with conn.transaction(force_rollback=True):
+                conn.execute(sql.SQL("set local role {}").format(sql.Identifier(settings.owner_role)))
+                conn.execute(removal)  # type: ignore[call-overload]
+                try:
+                    with conn.transaction():
+                        conn.execute(verify)  # type: ignore[call-overload]
+                    missed.append(removal)
+                except psycopg.Error:
+                    pass
+    assert missed == []
+
+
+# -- the cost -------------------------------------------------------------------------------------
+
+
+def _explain(conn: Conn, query: str, params: list[Any]) -> tuple[float, dict[str, Any]]:
+    """Planning plus execution time in ms, and the plan, of ``query``."""
+    row = conn.execute("explain (analyze, format json) " + query, params).fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]
+    return float(plan["Execution Time"]) + float(plan["Planning Time"]), plan["Plan"]
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.slow
+def test_cost_of_the_policies_on_a_page_of_projects(rls_db: Database) -> None:
+    with rls_db.connect() as conn:
+        w = build_world(conn)
+        orgs = [uuid.uuid4() for _ in range(100)]
+        conn.execute(
+            "insert into platform.organizations (id, name, slug)"
+            " select id, 'bench', 'bench-' || substr(id::text, 1, 18)"
+            " from unnest(%s::uuid[]) as id",
+            [orgs],
+        )
+        conn.execute(
+            "insert into platform.organization_members (organization_id, user_id, role)"
+            " select id, %s, 'read_only' from unnest(%s::uuid[]) as id",
+            [w.ada, orgs],
+        )
+        conn.execute(
+            "insert into platform.projects (organization_id, name)"
+            " select (%s::uuid[])[1 + i %% 100], 'project ' || i from generate_series(1, 10000) as i",
+            [orgs],
+        )
+        conn.execute(
+            "analyze platform.projects; analyze platform.organization_members; analyze platform.users"
+        )
+    page = (
+        "select id, organization_id, ref, name, status, created_at, updated_at from platform.projects"
+        " where organization_id = %s order by name, id limit 50"
+    )
+    target = orgs[7]
+    timings: dict[str, list[float]] = {"app (RLS)": [], "service (BYPASSRLS)": []}
+    plans: dict[str, dict[str, Any]] = {}
+    with rls_db.connect("app", autocommit=False) as app, rls_db.connect("service", autocommit=False) as svc:
+        for _ in range(30):
+            for name, conn in (("app (RLS)", app), ("service (BYPASSRLS)", svc)):
+                as_user(conn, w.ada, target)
+                ms, plan = _explain(conn, page, [target])
+                timings[name].append(ms)
+                plans[name] = plan
+                conn.rollback()
+        as_user(app, w.ada, target)
+        text = "\n".join(r[0] for r in app.execute("explain (analyze, costs off) " + page, [target]))
+        app.rollback()
+    medians = {k: statistics.median(v) for k, v in timings.items()}
+    print("\n007 cost, 50 of 10,000 projects over 100 organizations (median of 30, planning + execution):")
+    for k, v in medians.items():
+        print(f"  {k}: {v:.3f} ms")
+    print(f"  ratio: {medians['app (RLS)'] / medians['service (BYPASSRLS)']:.2f}x")
+    print(text)
+    # an index that leads with organization_id serves the page (which one is the planner's choice)
+    assert "Index Cond: (organization_id = " in text and "Seq Scan" not in text
+    # the helpers are InitPlans, each run once for the statement, never per row
+    init_plans = [n for n in _nodes(plans["app (RLS)"]) if n.get("Parent Relationship") == "InitPlan"]
+    assert len(init_plans) >= 2 and all(n["Actual Loops"] == 1 for n in init_plans)
