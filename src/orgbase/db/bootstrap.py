@@ -17,6 +17,9 @@ from psycopg import sql
 
 from orgbase.config import Settings
 
+VERSION = 2
+"""Bumped when bootstrap grants something new, so that existing embedded clusters are bootstrapped again."""
+
 
 def bootstrap(superuser_url: str, settings: Settings, *, service_password: str, app_password: str) -> None:
     """Create or correct the three roles and the database; idempotent."""
@@ -57,6 +60,10 @@ def ensure_roles(
     # The service role deploys as the owner (SET ROLE), so that the owner, not the service, owns objects.
     conn.execute(sql.SQL("GRANT {} TO {}").format(owner, service))
     conn.execute(sql.SQL("REVOKE {} FROM {}").format(owner, app))
+    # The RLS harness and the rehearsal of 007 check, as the app role, on the service role's own connection
+    # and transaction (SET LOCAL ROLE): another connection would not see the rehearsed policies. Safe: the
+    # app role's privileges are a subset of the service role's. The app role is a member of nothing.
+    conn.execute(sql.SQL("GRANT {} TO {}").format(app, service))
 
 
 def ensure_database(conn: psycopg.Connection, settings: Settings, name: str) -> None:

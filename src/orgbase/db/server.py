@@ -388,18 +388,19 @@ def _port_free(port: int) -> bool:
 
 def ensure_up(settings: Settings) -> EmbeddedCluster:
     """Start the embedded cluster (initialising it on first use) and bootstrap roles once."""
-    from orgbase.db.bootstrap import bootstrap  # psycopg is needed only once the server runs
+    from orgbase.db.bootstrap import VERSION, bootstrap  # psycopg is needed only once the server runs
 
     cluster = EmbeddedCluster(settings)
     cluster.start()
     state = cluster._state()
-    if state.bootstrapped != settings.role_prefix:
+    done = f"{settings.role_prefix}/v{VERSION}"  # a newer bootstrap (more grants) runs again
+    if state.bootstrapped != done:
         bootstrap(
             cluster.url("superuser"),
             settings,
             service_password=cluster.password("service"),
             app_password=cluster.password("app"),
         )
-        state.bootstrapped = settings.role_prefix
+        state.bootstrapped = done
         cluster._save_state(state)
     return cluster
