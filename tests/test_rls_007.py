@@ -350,15 +350,16 @@ def test_rehearsal_in_one_transaction_leaves_the_database_unchanged(
     assert migrated_db.schema_dump() == before
 
 
-def test_the_rehearsal_needs_a_session_that_may_become_the_app_role(migrated_db: Database) -> None:
-    """The service role deploys as the owner but is no member of the app role: SET ROLE app is refused.
-    (Reported: the harness's `migrate rehearse` needs GRANT app TO service, or a superuser.)"""
+def test_the_service_role_may_become_the_app_role_for_the_rehearsal(migrated_db: Database) -> None:
+    """Bootstrap makes the service role a member of the app role, so that a rehearsal checks, as the app
+    role, on the connection and in the transaction that deployed 007 (another one would not see it)."""
     app = sql.Identifier(migrated_db.settings.app_role)
-    with (
-        migrated_db.connect("service", autocommit=False) as conn,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
-    ):
+    with migrated_db.connect("service", autocommit=False) as conn:
         conn.execute(sql.SQL("set local role {}").format(app))
+        assert conn.execute("select current_user").fetchone() == (migrated_db.settings.app_role,)
+        assert conn.execute("select rolbypassrls from pg_roles where rolname = current_user").fetchone() == (
+            False,
+        )
 
 
 # -- (2) hostile SQL as the app role, with 007 deployed ------------------------------------------
