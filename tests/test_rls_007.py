@@ -13,7 +13,6 @@ import os
 import statistics
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -25,6 +24,8 @@ from pydantic import SecretStr
 from orgbase.api.app import create_app
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import load_plan, render
+from orgbase.rls import harness
+from orgbase.rls.world import HASH, ROLES, World, build_world
 from tests.fixtures.api import Api
 from tests.fixtures.cluster import ROOT, Cluster, Database
 
@@ -33,8 +34,6 @@ pytestmark = pytest.mark.db
 CHANGE = "007_restrictive_rls_policies"
 PLAN = load_plan(ROOT / "migrations")
 OVERRIDES = {gate: "test: 007 on a throwaway database" for gate in PLAN[CHANGE].gates}
-HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
-ROLES = ("owner", "admin", "billing_admin", "developer", "read_only")
 TENANT_TABLES = (
     "projects",
     "databases",
@@ -70,112 +69,6 @@ DELETABLE = {
 RLS_VIOLATION = "row-level security"
 
 Conn = psycopg.Connection[Any]
-
-
-# -- the world ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Org:
-    """An organization of the world and the ids of its rows."""
-
-    id: uuid.UUID
-    slug: str
-    project: uuid.UUID = field(default_factory=uuid.uuid4)
-    database: uuid.UUID = field(default_factory=uuid.uuid4)
-    subscription: uuid.UUID = field(default_factory=uuid.uuid4)
-
-
-@dataclass
-class World:
-    """Organizations A and B with a row in every tenant table; a user of every role in A; bob owns B;
-    ada (owner of A) is also read_only in C; sam belongs nowhere."""
-
-    a: Org
-    b: Org
-    c: Org
-    users: dict[str, uuid.UUID]
-
-    @property
-    def ada(self) -> uuid.UUID:
-        return self.users["owner"]
-
-
-def build_world(conn: Conn) -> World:
-    """Insert the world (the caller is a role that bypasses RLS); returns its ids."""
-    tag = uuid.uuid4().hex[:8]
-    orgs = [Org(uuid.uuid4(), f"w-{name}-{tag}") for name in "abc"]
-    users = {name: uuid.uuid4() for name in (*ROLES, "bob", "sam")}
-    for org in orgs:
-        conn.execute(
-            "insert into platform.organizations (id, name, slug) values (%s, %s, %s)",
-            [org.id, org.slug, org.slug],
-        )
-    for name, uid in users.items():
-        conn.execute(
-            "insert into platform.users (id, email, password_hash, first_name) values (%s, %s, %s, %s)",
-            [uid, f"{name}-{tag}@example.com", HASH, name],
-        )
-    a, b, c = orgs
-    members = [(a.id, users[r], r) for r in ROLES] + [
-        (b.id, users["bob"], "owner"),
-        (c.id, users["owner"], "read_only"),
-    ]
-    for org_id, uid, role in members:
-        conn.execute(
-            "insert into platform.organization_members (organization_id, user_id, role) values (%s, %s, %s)",
-            [org_id, uid, role],
-        )
-    for org in orgs:
-        _tenant_rows(conn, org, tag)
-    for uid in (users["owner"], users["bob"]):
-        conn.execute(
-            "insert into platform.user_sessions (user_id, token_hash, expires_at)"
-            " values (%s, %s, now() + interval '1 h')",
-            [uid, uuid.uuid4().hex * 2],
-        )
-    conn.execute(
-        "insert into platform.sign_in_attempts (subject, window_start, failures)"
-        " values ('ip:1.2.3.4', now(), 1)"
-    )
-    return World(a, b, c, users)
-
-
-def _tenant_rows(conn: Conn, org: Org, tag: str) -> None:
-    o = org.id
-    conn.execute(
-        "insert into platform.projects (id, organization_id, name) values (%s, %s, 'shared name')",
-        [org.project, o],
-    )
-    conn.execute(
-        "insert into platform.databases (id, organization_id, project_id, name, type, host, port,"
-        " connection_string_encrypted, encryption_key_id)"
-        " values (%s, %s, %s, 'db', 'redis', 'h', 6379, %s, 'k')",
-        [org.database, o, org.project, os.urandom(40)],
-    )
-    conn.execute(
-        "insert into platform.subscriptions (id, organization_id) values (%s, %s)", [org.subscription, o]
-    )
-    conn.execute(
-        "insert into platform.invoices (organization_id, subscription_id, number) values (%s, %s, 'INV-1')",
-        [o, org.subscription],
-    )
-    conn.execute(
-        "insert into platform.payment_methods (organization_id, provider_payment_method_id, last4, exp_month,"
-        " exp_year) values (%s, 'pm_1', '4242', 1, 2030)",
-        [o],
-    )
-    conn.execute(
-        "insert into platform.subscription_addons (organization_id, subscription_id, addon_id)"
-        " values (%s, %s, 'ipv4')",
-        [o, org.subscription],
-    )
-    conn.execute(
-        "insert into platform.invitations (organization_id, email, role, token_hash, expires_at)"
-        " values (%s, %s, 'developer', %s, now() + interval '1 day')",
-        [o, f"invitee-{tag}@example.com", uuid.uuid4().hex * 2],
-    )
-    conn.execute("insert into platform.audit_logs (organization_id, action) values (%s, 'world.made')", [o])
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -334,13 +227,18 @@ def isolation_matrix(conn: Conn, w: World) -> None:
 def test_rehearsal_in_one_transaction_leaves_the_database_unchanged(
     pg: Cluster, migrated_db: Database
 ) -> None:
+    """The service role deploys as the owner and checks as the app role in one transaction (the harness of
+    orgbase.rls, then the hand-written matrix), then rolls back."""
     before = migrated_db.schema_dump()
     settings = migrated_db.settings
     change = PLAN[CHANGE]
-    with migrated_db.connect("superuser", autocommit=False) as conn:
+    with migrated_db.connect("service", autocommit=False) as conn:
         conn.execute(sql.SQL("set local role {}").format(sql.Identifier(settings.owner_role)))
         conn.execute(render(change.scripts["deploy"], settings.role_names()))  # type: ignore[call-overload]
         conn.execute(render(change.scripts["verify"], settings.role_names()))  # type: ignore[call-overload]
+        report = harness.run(conn, settings.owner_role, settings.app_role)
+        assert report.passed, harness.matrix_text(report)
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(settings.owner_role)))
         w = build_world(conn)
         conn.execute(sql.SQL("set local role {}").format(sql.Identifier(settings.app_role)))
         assert conn.execute("select current_user").fetchone() == (settings.app_role,)
@@ -350,16 +248,19 @@ def test_rehearsal_in_one_transaction_leaves_the_database_unchanged(
     assert migrated_db.schema_dump() == before
 
 
-def test_the_service_role_may_become_the_app_role_for_the_rehearsal(migrated_db: Database) -> None:
-    """Bootstrap makes the service role a member of the app role, so that a rehearsal checks, as the app
-    role, on the connection and in the transaction that deployed 007 (another one would not see it)."""
-    app = sql.Identifier(migrated_db.settings.app_role)
+def test_the_service_role_may_become_the_app_role_which_is_a_member_of_nothing(migrated_db: Database) -> None:
+    """Bootstrap grants the app role to the service role, so that the harness and `migrate rehearse` check
+    as the app role inside the service role's transaction; the app role itself may become no one."""
+    settings = migrated_db.settings
     with migrated_db.connect("service", autocommit=False) as conn:
-        conn.execute(sql.SQL("set local role {}").format(app))
-        assert conn.execute("select current_user").fetchone() == (migrated_db.settings.app_role,)
-        assert conn.execute("select rolbypassrls from pg_roles where rolname = current_user").fetchone() == (
-            False,
-        )
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(settings.app_role)))
+        assert conn.execute("select current_user").fetchone() == (settings.app_role,)
+        conn.rollback()
+        row = conn.execute(
+            "select count(*) from pg_auth_members m join pg_roles r on r.oid = m.member where r.rolname = %s",
+            [settings.app_role],
+        ).fetchone()
+        assert row == (0,)
 
 
 # -- (2) hostile SQL as the app role, with 007 deployed ------------------------------------------
@@ -374,8 +275,8 @@ def test_each_role_reaches_what_the_matrix_allows(world: World, app_conn: Conn) 
     # role: projects insert, update, delete; invoices read; payment methods update; audit read;
     # other members removed (an owner only by an owner); invitations read
     expected = {
-        "owner": (1, 1, 1, 1, 1, 1, 4, 1),
-        "admin": (1, 1, 1, 1, 0, 1, 3, 1),
+        "owner": (1, 1, 1, 1, 1, 1, 5, 1),  # the other members of A: four roles and multi
+        "admin": (1, 1, 1, 1, 0, 1, 4, 1),
         "billing_admin": (0, 0, 0, 1, 1, 0, 0, 0),
         "developer": (1, 1, 0, 0, 0, 0, 0, 0),
         "read_only": (0, 0, 0, 0, 0, 0, 0, 0),
@@ -556,7 +457,9 @@ def test_views_and_functions_reveal_nothing_of_another_organization(world: World
     with pytest.raises(psycopg.Error) as info, c.transaction():
         c.execute("select * from platform.list_members(%s)", [world.b.id])
     assert info.value.sqlstate == "OB404"
-    assert len(c.execute("select * from platform.list_members(%s)", [world.a.id]).fetchall()) == len(ROLES)
+    assert (
+        len(c.execute("select * from platform.list_members(%s)", [world.a.id]).fetchall()) == len(ROLES) + 1
+    )
     for statement, args in (
         ("select platform.set_user_active_org(%s, %s)", [world.users["bob"], world.a.id]),
         ("select platform.set_user_active_org(null, %s)", [world.b.id]),

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from orgbase.cli import databases, db, jobs, migrate, run, seed, users
+from orgbase.cli import databases, db, jobs, migrate, rls, run, seed, users
 from orgbase.errors import (
     BinariesMissing,
     ChangeFailed,
@@ -31,6 +31,7 @@ app.add_typer(databases.app, name="databases")
 app.add_typer(users.app, name="users")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(seed.app, name="seed")
+app.add_typer(rls.app, name="rls")
 app.command("serve")(run.serve)
 app.command("run")(run.run)
 

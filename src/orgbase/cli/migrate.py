@@ -114,3 +114,19 @@ def log(limit: Annotated[int, typer.Option(help="How many events.")] = 50) -> No
             f"{at:%Y-%m-%d %H:%M:%S}  {event:<8} {change_id}  {by} ({db_user})"
             + (f"  {detail}" if detail else "")
         )
+
+
+@app.command()
+def rehearse(change: Annotated[str, typer.Argument(help="The change to rehearse.")]) -> None:
+    """Deploy CHANGE in a transaction, run the RLS harness on it as the app role, roll back, record the run;
+    the database is unchanged. Exit 1 on any mismatch."""
+    from orgbase.cli.rls import finish
+    from orgbase.migrate.plan import load_plan
+    from orgbase.rls import runs
+
+    cfg = settings()
+    with service_connection(cfg) as conn:
+        runs.require_evidence(conn)
+        run = runs.rehearse(conn, cfg, load_plan(cfg.migrations_dir)[change])
+        run_id = runs.record(conn, run)
+    finish(run, run_id)

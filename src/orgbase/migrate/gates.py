@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from orgbase.rls import fingerprint
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -108,6 +110,40 @@ def _ws3_roles(probe: Probe) -> GateResult:
     return GateResult("ws3_roles", not wrong, evidence)
 
 
+EVIDENCE_CHANGE = "012_rls_evidence"
+_WS4_NEWEST = """
+select started_at, kind, fingerprint, passed, checks, mismatches, summary ->> 'change'
+  from evidence.rls_runs order by started_at desc, id desc limit 1
+"""
+
+
+def _ws4_rls_harness(probe: Probe) -> GateResult:
+    """WS4: the newest recorded harness run passed, against the schema as it is now (same fingerprint)."""
+    name = "ws4_rls_harness"
+    if EVIDENCE_CHANGE not in probe.applied():
+        return GateResult(
+            name, False, f"no evidence recorded yet: deploy {EVIDENCE_CHANGE}, then run `orgbase rls test`"
+        )
+    newest = probe.rows(_WS4_NEWEST)
+    if not newest:
+        return GateResult(
+            name, False, "no evidence recorded yet: no harness run; run `orgbase rls test` (it rehearses 007)"
+        )
+    at, kind, recorded, passed, checks, mismatches, change = newest[0]
+    current = fingerprint.digest(probe.rows(fingerprint.QUERY))
+    what = f"{kind}{' of ' + change if change else ''} at {at:%Y-%m-%d %H:%M:%S %Z}, {checks} checks"
+    if not passed:
+        return GateResult(name, False, f"the newest run failed: {what}, {mismatches} mismatch(es)")
+    if recorded != current:
+        return GateResult(
+            name,
+            False,
+            f"the schema changed since the newest run ({what}): fingerprint {recorded[:12]}, "
+            f"now {current[:12]}: run `orgbase rls test` again",
+        )
+    return GateResult(name, True, f"{what} passed against the current schema (fingerprint {current[:12]})")
+
+
 def not_yet_evidenced(name: str, what: str) -> Gate:
     """A gate whose evidence nothing records yet: it does not hold, and says what would make it hold."""
     return Gate(name, what, lambda _probe: GateResult(name, False, f"no evidence recorded yet: {what}"))
@@ -116,14 +152,17 @@ def not_yet_evidenced(name: str, what: str) -> Gate:
 def default_gates() -> GateRegistry:
     """The gates of orgbase's own plan: the seed's CRITICAL list for 007_restrictive_rls_policies."""
     ws1 = "shadow mode must observe API traffic with a user context on every app-role query of tenant data"
-    ws4 = "the RLS harness and a rehearsal of 007 must pass against the current schema fingerprint"
     window = "shadow mode must run a full window with no unacknowledged violation"
     return GateRegistry(
         [
             not_yet_evidenced("ws1_request_context", ws1),
             change_applied("ws2_active_org_tracking", "008_add_active_org_tracking"),
             Gate("ws3_roles", "roles are right and FORCE is everywhere", _ws3_roles),
-            not_yet_evidenced("ws4_rls_harness", ws4),
+            Gate(
+                "ws4_rls_harness",
+                "the RLS harness and a rehearsal of 007 passed against the current schema fingerprint",
+                _ws4_rls_harness,
+            ),
             not_yet_evidenced("shadow_window", window),
         ]
     )
