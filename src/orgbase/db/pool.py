@@ -4,10 +4,17 @@ A connection goes back to the pool after its request's transaction ended. The co
 ``set_config(..., true)``, so it is gone; the reset hook checks it, and a connection that still carries a
 setting (a session-level ``SET`` by a bug) raises there, which makes the pool discard it instead of lending
 another tenant's context to the next request.
+
+The check costs a round trip of its own. A request in pipeline mode can end its transaction with ``finish``:
+COMMIT and the same check queued behind the request's last statement, sent by the pipeline's closing sync (a
+round trip that happens anyway). A clean result marks the connection as checked, and the reset hook then
+trusts that mark for this one return instead of asking again; a dirty or missing result leaves the
+connection unmarked, and the hook asks the server and discards it.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import psycopg
@@ -22,8 +29,36 @@ class ContextLeak(psycopg.Error):
     """A connection came back from a request still carrying a context setting."""
 
 
+# Connections whose transaction ``finish`` committed and found clean, not yet returned to the pool.
+_CHECKED: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
+
+
+class Finish:
+    """COMMIT and the leftover check, queued in a pipeline; ``verify()`` after the pipeline has synced."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], cursor: psycopg.AsyncCursor[Any]) -> None:
+        self._conn, self._cursor = conn, cursor
+
+    async def verify(self) -> None:
+        """Mark the connection checked if the transaction is over and no context setting survived it."""
+        row = await self._cursor.fetchone()
+        idle = self._conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if idle and row is not None and not any(row):
+            _CHECKED.add(self._conn)
+
+
+async def finish(conn: psycopg.AsyncConnection[Any]) -> Finish:
+    """Queue COMMIT and the leftover check in ``conn``'s pipeline (the pipeline's sync sends them)."""
+    await conn.execute("commit")
+    cursor = await conn.execute(_LEFTOVERS)
+    return Finish(conn, cursor)
+
+
 async def check_clean(conn: psycopg.AsyncConnection[Any]) -> None:
     """Reset hook: raise (so the pool discards ``conn``) if any context setting survived the transaction."""
+    if conn in _CHECKED:  # checked after its COMMIT by ``finish``, and nothing ran on it since
+        _CHECKED.discard(conn)
+        return
     # In autocommit the check is one round trip (no transaction to end after it); switching is client-side.
     await conn.set_autocommit(True)
     try:
