@@ -5,9 +5,13 @@ the service role: a user with a session (its token is what wrk sends), an organi
 that the user owns, and ``--projects`` projects in it. Two servers run the real app side by side, each
 ``uvicorn`` with 2 workers on 127.0.0.1: one as deployed (the app role, and each request's context set by
 ``auth_bind`` in the pipelined first message), one with ``ORGBASE_BENCH_NO_CONTEXT=true`` (the same handlers
-and transaction, no context). ``wrk`` (32 connections, ``--latency``) measures, interleaved, a single-row get
-(``GET /api/organizations/{id}``) and a 50-row page (``GET /api/organizations/{id}/projects?limit=50``) on
-each: requests per second, p50 and p99, and the ratios against the targets.
+and transaction, no context). ``wrk`` (32 connections, ``--latency``) measures a single-row get (``GET
+/api/organizations/{id}``) and a 50-row page (``GET /api/organizations/{id}/projects?limit=50``) on each,
+interleaved in rounds (both servers started once and kept warm; in each round every case runs once, context
+and no context back to back, their order alternating from round to round): per case the median requests per
+second, p50 and p99 over the rounds and their spread; per endpoint the ratio context / no context of each
+round and the median of those ratios, against the targets. On a 2-core machine one long run per case drifts by
+tens of percent; the ratio of two adjacent short runs does not.
 
 Why the servers are not started with the ``uvicorn`` command: with ``--workers N`` uvicorn binds the listening
 socket itself with ``proto`` 0, asyncio then does not set TCP_NODELAY on accepted connections, and every
@@ -30,6 +34,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -51,7 +56,7 @@ from orgbase.migrate.engine import engine_for
 ROOT = Path(__file__).resolve().parents[1]
 WRK = "/usr/bin/wrk"
 MAX_DURATION_S = 30
-WARMUP_S = 2
+MAX_ROUNDS = 20
 PLAIN_CLI_S = 5
 TARGET_CONTEXT_COST = 0.10
 # The bench user never signs in (its session is inserted); the column only accepts an argon2id PHC string.
@@ -262,13 +267,19 @@ def wrk(url: str, token: str, *, seconds: int, connections: int, threads: int) -
 
 
 def measure(server: Server, path: str, token: str, args: argparse.Namespace, seconds: int) -> Figures:
-    """Warm up, then measure one case."""
+    """Probe the status, then measure one case for ``seconds`` (the servers are already warm)."""
     url = server.base + path
     status = probe(url, token)
-    wrk(url, token, seconds=WARMUP_S, connections=args.connections, threads=args.threads)
     figures = wrk(url, token, seconds=seconds, connections=args.connections, threads=args.threads)
     figures.status = status
     return figures
+
+
+def warm_up(server: Server, path: str, token: str, args: argparse.Namespace) -> None:
+    """Load one case once before the rounds (pools filled, prepared statements made, code paths hot)."""
+    if args.warmup:
+        url = server.base + path
+        wrk(url, token, seconds=args.warmup, connections=args.connections, threads=args.threads)
 
 
 # -- report -----------------------------------------------------------------------------------------------
@@ -278,37 +289,63 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def row(label: str, f: Figures) -> str:
-    note = "" if f.status == 200 and not f.non_2xx else f"  (status {f.status}, non-2xx {f.non_2xx:,})"
-    if f.socket_errors:
-        note += f"  (socket errors {f.socket_errors:,})"
-    return f"  {label:<28} {f.rps:>9,.0f} {f.p50_ms:>9.2f} {f.p99_ms:>9.2f} {f.requests:>10,}{note}"
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
 
 
-def report(results: dict[tuple[str, str], Figures], plain: Figures | None) -> None:
-    print(f"\n  {'case':<28} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'requests':>10}")
-    for (endpoint, mode), f in results.items():
-        print(row(f"{endpoint} {mode}", f))
+def spread(values: list[float]) -> float:
+    """(max - min) / median, in percent: how far apart the rounds of one case were."""
+    mid = median(values)
+    return 100 * (max(values) - min(values)) / mid if values and mid else 0.0
+
+
+def all_ok(runs: list[Figures]) -> bool:
+    return all(f.status == 200 and not f.non_2xx for f in runs)
+
+
+def row(label: str, runs: list[Figures]) -> str:
+    rps = [f.rps for f in runs]
+    p99 = [f.p99_ms for f in runs]
+    non_2xx = sum(f.non_2xx for f in runs)
+    errors = sum(f.socket_errors for f in runs)
+    statuses = sorted({f.status for f in runs})
+    note = "" if all_ok(runs) else f"  (status {statuses}, non-2xx {non_2xx:,})"
+    if errors:
+        note += f"  (socket errors {errors:,})"
+    return (
+        f"  {label:<16} {median(rps):>7,.0f} {min(rps):>7,.0f} {max(rps):>7,.0f} {spread(rps):>6.1f}% "
+        f"{median([f.p50_ms for f in runs]):>7.2f} {median(p99):>7.2f} {max(p99):>7.2f}{note}"
+    )
+
+
+def report(results: dict[tuple[str, str], list[Figures]], plain: Figures | None) -> None:
+    print(
+        f"\n  {'case':<16} {'req/s':>7} {'min':>7} {'max':>7} {'spread':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'max p99':>7}   (medians over rounds; spread = (max - min) / median)"
+    )
+    for (endpoint, mode), runs in results.items():
+        print(row(f"{endpoint} {mode}", runs))
     if plain is not None:
-        print(row("get context, plain uvicorn", plain) + "  <- `uvicorn --workers 2`: no TCP_NODELAY")
+        print(row("get ctx, plain", [plain]) + "  <- `uvicorn --workers 2`: no TCP_NODELAY (1 run)")
     print()
     for endpoint in ("get", "page"):
         ctx, base = results.get((endpoint, "context")), results.get((endpoint, "no context"))
-        if ctx is None or base is None:
+        if not ctx or not base:
             continue
-        ratio = ctx.rps / base.rps if base.rps else 0.0
+        ratios = [c.rps / b.rps if b.rps else 0.0 for c, b in zip(ctx, base, strict=True)]
+        ratio = median(ratios)
         cost = 1 - ratio
-        comparable = ctx.status == base.status == 200 and not ctx.non_2xx and not base.non_2xx
-        judged = verdict(cost <= TARGET_CONTEXT_COST) if comparable else "NOT COMPARABLE: not all 200"
+        judged = verdict(cost <= TARGET_CONTEXT_COST) if all_ok(ctx + base) else "NOT COMPARABLE: not all 200"
         print(
-            f"{endpoint}: context / no context = {ctx.rps:,.0f} / {base.rps:,.0f} = {ratio:.2f} "
-            f"(context costs {100 * cost:.1f}% of throughput; target <= {100 * TARGET_CONTEXT_COST:.0f}%: "
-            f"{judged})"
+            f"{endpoint}: context / no context per round = {', '.join(f'{r:.2f}' for r in ratios)}; "
+            f"median {ratio:.2f} (context costs {100 * cost:.1f}% of throughput; "
+            f"target <= {100 * TARGET_CONTEXT_COST:.0f}%: {judged})"
         )
+        rps, p99 = median([f.rps for f in ctx]), median([f.p99_ms for f in ctx])
         print(
-            f"{endpoint}: with context {ctx.rps:,.0f} req/s (target >= {TARGET_RPS[endpoint]:,.0f}: "
-            f"{verdict(ctx.rps >= TARGET_RPS[endpoint])}), p99 {ctx.p99_ms:.1f} ms (target < "
-            f"{TARGET_P99_MS[endpoint]:.0f} ms: {verdict(ctx.p99_ms < TARGET_P99_MS[endpoint])})"
+            f"{endpoint}: with context {rps:,.0f} req/s (target >= {TARGET_RPS[endpoint]:,.0f}: "
+            f"{verdict(rps >= TARGET_RPS[endpoint])}), p99 {p99:.1f} ms (target < "
+            f"{TARGET_P99_MS[endpoint]:.0f} ms: {verdict(p99 < TARGET_P99_MS[endpoint])})"
         )
 
 
@@ -318,16 +355,29 @@ def report(results: dict[tuple[str, str], Figures], plain: Figures | None) -> No
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Requests per second, p50 and p99 of a single-row get and a 50-row page, with the "
-        "per-request context and without (ORGBASE_BENCH_NO_CONTEXT), uvicorn 2 workers, wrk.",
+        "per-request context and without (ORGBASE_BENCH_NO_CONTEXT), under uvicorn and wrk; the cases are "
+        "interleaved in rounds and reported as medians, the ratio context / no context per round.",
     )
     parser.add_argument(
         "--home", default=".orgbase-bench", help="embedded cluster folder (default: %(default)s)"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help=f"rounds; each runs every case once, 1..{MAX_ROUNDS} (default: %(default)s)",
+    )
+    parser.add_argument(
         "--duration",
         type=int,
-        default=15,
-        help=f"seconds per case, at most {MAX_DURATION_S} (default: %(default)s)",
+        default=6,
+        help=f"seconds per case per round, 1..{MAX_DURATION_S} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3,
+        help="seconds of load per case before the first round, 0..30 (default: %(default)s)",
     )
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default: %(default)s)")
@@ -338,6 +388,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= MAX_DURATION_S:
         parser.error(f"--duration must be 1..{MAX_DURATION_S}")
+    if not 1 <= args.rounds <= MAX_ROUNDS:
+        parser.error(f"--rounds must be 1..{MAX_ROUNDS}")
+    if not 0 <= args.warmup <= MAX_DURATION_S:
+        parser.error(f"--warmup must be 0..{MAX_DURATION_S}")
     if args.projects < 50:
         parser.error("--projects must be at least 50 (the page is 50 rows)")
     return args
@@ -390,18 +444,31 @@ def run(args: argparse.Namespace) -> int:
                 env = server_env(cluster, database, no_context=no_context)
                 servers[mode] = start_server(mode, env, args.workers)
             print(
-                f"wrk: {args.connections} connections, {args.threads} threads, {args.duration} s per case "
-                f"(+{WARMUP_S} s warm-up); uvicorn {args.workers} workers each",
+                f"wrk: {args.connections} connections, {args.threads} threads; {args.rounds} rounds of "
+                f"{args.duration} s per case (after {args.warmup} s of warm-up per case); "
+                f"uvicorn {args.workers} workers each",
                 flush=True,
             )
-            results: dict[tuple[str, str], Figures] = {}
-            for endpoint, path in world.paths.items():
-                if endpoint == "page" and probe(servers["context"].base + path, world.token) == 404:
-                    print("page: skipped: endpoint missing")
-                    continue
-                for mode, server in servers.items():
-                    results[(endpoint, mode)] = measure(server, path, world.token, args, args.duration)
-                    print(f"  measured {endpoint} {mode}", flush=True)
+            paths = dict(world.paths)
+            if probe(servers["context"].base + paths["page"], world.token) == 404:
+                print("page: skipped: endpoint missing")
+                del paths["page"]
+            for path in paths.values():
+                for server in servers.values():
+                    warm_up(server, path, world.token, args)
+            results: dict[tuple[str, str], list[Figures]] = {
+                (endpoint, mode): [] for endpoint in paths for mode in servers
+            }
+            modes = list(servers)
+            for n in range(args.rounds):
+                line = []
+                for endpoint, path in paths.items():
+                    # Context and no context back to back; which goes first alternates by round.
+                    for mode in modes if n % 2 == 0 else modes[::-1]:
+                        figures = measure(servers[mode], path, world.token, args, args.duration)
+                        results[(endpoint, mode)].append(figures)
+                        line.append(f"{endpoint} {mode} {figures.rps:,.0f}")
+                print(f"  round {n + 1}: " + ", ".join(line), flush=True)
         finally:
             for server in servers.values():
                 server.stop()
@@ -410,6 +477,7 @@ def run(args: argparse.Namespace) -> int:
             env = server_env(cluster, database, no_context=False)
             server = start_server("plain", env, args.workers, plain_cli=True)
             try:
+                warm_up(server, world.paths["get"], world.token, args)
                 plain = measure(server, world.paths["get"], world.token, args, PLAIN_CLI_S)
             finally:
                 server.stop()
