@@ -11,9 +11,7 @@ mode, and a time budget over all of them.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import os
 import secrets
 import time
 import uuid
@@ -26,11 +24,11 @@ import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
-from pydantic import SecretStr
 from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi
 
 from orgbase.api.app import create_app
+from tests.fixtures.api import api_settings
 from tests.fixtures.cluster import Database
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
@@ -159,17 +157,7 @@ def run_operation(operation: Any, mode: GenerationMode, seeded: Seeded, tally: T
 
 def test_no_input_makes_the_api_fail(migrated_db: Database) -> None:
     """Every operation, valid and invalid inputs, an authenticated owner: never a 5xx."""
-    settings = migrated_db.settings.model_copy(
-        update={
-            "argon2_time_cost": 1,
-            "argon2_memory_kib": 8192,
-            "pool_min_size": 1,
-            "pool_max_size": 4,
-            "encryption_keys": SecretStr("ktest=" + base64.b64encode(os.urandom(32)).decode()),
-            "allow_private_targets": True,
-            "target_connect_timeout_seconds": 0.5,
-        }
-    )
+    settings = api_settings(migrated_db, target_connect_timeout_seconds=0.5)
     app = create_app(settings)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)  # starts the app's lifespan (its pool)
     tally = Tally()

@@ -12,10 +12,8 @@ own, a session-level ``SET`` shows the leak that transaction-local settings prev
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import multiprocessing
-import os
 import random
 import socket
 import threading
@@ -38,6 +36,7 @@ from pydantic import SecretStr
 from orgbase.api.app import create_app
 from orgbase.config import Settings
 from orgbase.db.pool import CONTEXT_SETTINGS
+from tests.fixtures.api import api_settings
 from tests.fixtures.cluster import Database
 from tests.fixtures.pgbouncer import PgBouncer
 
@@ -132,17 +131,14 @@ def serving(settings: Settings) -> Iterator[tuple[LiveServer, ResetFailures]]:
 
 
 def app_settings(db: Database, **update: Any) -> Settings:
-    """The test app's settings: a pool of 8, cheap password hashing, a key of its own."""
-    return db.settings.model_copy(
-        update={
-            "argon2_time_cost": 1,
-            "argon2_memory_kib": 8192,
-            "pool_min_size": 2,
-            "pool_max_size": 8,
-            "encryption_keys": SecretStr("ktest=" + base64.b64encode(os.urandom(32)).decode()),
-            "signin_max_failures_per_ip": 10_000,
-            **update,
-        }
+    """The test app's settings: a pool of 8, no sign-in limit per address (one address sends all)."""
+    return api_settings(
+        db,
+        pool_min_size=2,
+        pool_max_size=8,
+        signin_max_failures_per_ip=10_000,
+        allow_private_targets=False,
+        **update,
     )
 
 

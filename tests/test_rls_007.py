@@ -8,7 +8,6 @@ the app role (to check) inside one transaction, and the service role is a member
 
 from __future__ import annotations
 
-import base64
 import os
 import statistics
 import uuid
@@ -19,14 +18,13 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
-from pydantic import SecretStr
 
 from orgbase.api.app import create_app
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import load_plan, render
 from orgbase.rls import harness
 from orgbase.rls.world import HASH, ROLES, World, build_world
-from tests.fixtures.api import Api
+from tests.fixtures.api import Api, api_settings
 from tests.fixtures.cluster import ROOT, Cluster, Database
 
 pytestmark = pytest.mark.db
@@ -480,16 +478,7 @@ def test_views_and_functions_reveal_nothing_of_another_organization(world: World
 @pytest.fixture
 def api_007(rls_db: Database) -> Iterator[Api]:
     """The real app (as tests/fixtures/api.py builds it) on a database with 007 deployed."""
-    settings = rls_db.settings.model_copy(
-        update={
-            "argon2_time_cost": 1,
-            "argon2_memory_kib": 8192,
-            "pool_min_size": 1,
-            "pool_max_size": 4,
-            "encryption_keys": SecretStr("ktest=" + base64.b64encode(os.urandom(32)).decode()),
-            "allow_private_targets": True,
-        }
-    )
+    settings = api_settings(rls_db)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield Api(client, rls_db)
 
