@@ -112,10 +112,38 @@ def test_security_definer_functions_are_pinned_and_owned_by_a_bypassing_role(mig
                r.rolbypassrls
           from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_roles r on r.oid = p.proowner
          where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
+           -- an extension's own functions are not ours (dblink's definers run for superusers only: below)
+           and not exists (select 1 from pg_depend d
+                            where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
     """,
     )
     assert [d for d in definers if not d[1]] == [], "SECURITY DEFINER without search_path"
     assert [d for d in definers if not d[2]] == [], "definer owned by a role without BYPASSRLS sees nothing"
+
+
+def test_dblink_is_the_owners_alone_and_only_what_shadow_mode_needs(migrated_db: Database) -> None:
+    """dblink opens connections from inside the server: no one but the owner may, and only these four."""
+    grants = rows(
+        migrated_db,
+        """
+        select p.oid::regprocedure::text, r.rolname
+          from pg_proc p cross join aclexplode(p.proacl) a join pg_roles r on r.oid = a.grantee
+         where p.pronamespace = 'dblink'::regnamespace and a.grantee <> p.proowner
+         order by 1, 2
+        """,
+    )
+    owner = migrated_db.settings.owner_role
+    assert grants == [
+        ("dblink.dblink_connect(text,text)", owner),
+        ("dblink.dblink_disconnect(text)", owner),
+        ("dblink.dblink_exec(text,text)", owner),
+        ("dblink.dblink_get_connections()", owner),
+    ]
+    public = rows(
+        migrated_db,
+        "select count(*) from pg_proc p where p.pronamespace = 'dblink'::regnamespace and p.proacl is null",
+    )
+    assert public == [(0,)], "a dblink function with default privileges is executable by PUBLIC"
 
 
 def test_views_the_app_can_read_are_security_invoker(migrated_db: Database) -> None:

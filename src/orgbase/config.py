@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +30,16 @@ class Settings(BaseSettings):
     app_database_url: SecretStr | None = None
     """The app role's URL (subject to RLS). Required whenever ``database_url`` is set."""
 
+    shadow_database_url: SecretStr | None = None
+    """The shadow role's URL, through which shadow mode records violations (its database part is ignored:
+    each database records into itself). Needed to turn shadow mode on when ``database_url`` is set."""
+
+    rls_shadow_window_seconds: int = Field(default=86_400, ge=1)
+    """The shadow window of 007's gates: shadow mode must have watched every table this long, with API
+    traffic and no unacknowledged violation in it."""
+
     role_prefix: str = "orgbase"
-    """Prefix of the cluster-global roles: ``<prefix>_owner``, ``<prefix>_service``, ``<prefix>_app``."""
+    """Prefix of the cluster-global roles: ``<prefix>_owner``, ``_service``, ``_app`` and ``_shadow``."""
 
     database_name: str = "orgbase"
     """Name of the database inside the embedded cluster."""
@@ -111,6 +119,16 @@ class Settings(BaseSettings):
         """The API's role: logs in, owns nothing, subject to RLS."""
         return f"{self.role_prefix}_app"
 
+    @property
+    def shadow_role(self) -> str:
+        """The role shadow mode records violations as: logs in, may only call ``rls_shadow.record``."""
+        return f"{self.role_prefix}_shadow"
+
     def role_names(self) -> dict[str, str]:
         """Variables the migration scripts may use, as psql would: ``:"owner_role"`` and so on."""
-        return {"owner_role": self.owner_role, "service_role": self.service_role, "app_role": self.app_role}
+        return {
+            "owner_role": self.owner_role,
+            "service_role": self.service_role,
+            "app_role": self.app_role,
+            "shadow_role": self.shadow_role,
+        }

@@ -76,12 +76,13 @@ def bootstrap(
     superuser_url: Annotated[
         str | None,
         typer.Option(
-            help="A superuser's URL, for a server that is not the embedded one. The service and app roles' "
-            "passwords then come from ORGBASE_SERVICE_PASSWORD and ORGBASE_APP_PASSWORD."
+            help="A superuser's URL, for a server that is not the embedded one. The service, app and shadow "
+            "roles' passwords then come from ORGBASE_SERVICE_PASSWORD, ORGBASE_APP_PASSWORD and "
+            "ORGBASE_SHADOW_PASSWORD."
         ),
     ] = None,
 ) -> None:
-    """Create (or correct) the owner, service and app roles and the database; idempotent."""
+    """Create (or correct) the owner, service, app and shadow roles, the database and dblink; idempotent."""
     cfg = settings()
     if superuser_url is None:
         _require_embedded(cfg.database_url is None)
@@ -91,16 +92,18 @@ def bootstrap(
             cfg,
             service_password=cluster.password("service"),
             app_password=cluster.password("app"),
+            shadow_password=cluster.password("shadow"),
         )
     else:
-        service_pw, app_pw = (
-            os.environ.get("ORGBASE_SERVICE_PASSWORD"),
-            os.environ.get("ORGBASE_APP_PASSWORD"),
+        names = ("ORGBASE_SERVICE_PASSWORD", "ORGBASE_APP_PASSWORD", "ORGBASE_SHADOW_PASSWORD")
+        service_pw, app_pw, shadow_pw = (os.environ.get(name) for name in names)
+        if not service_pw or not app_pw or not shadow_pw:
+            raise ConfigError(f"set {', '.join(names)} for the roles to create")
+        bootstrap_roles(
+            superuser_url, cfg, service_password=service_pw, app_password=app_pw, shadow_password=shadow_pw
         )
-        if not service_pw or not app_pw:
-            raise ConfigError("set ORGBASE_SERVICE_PASSWORD and ORGBASE_APP_PASSWORD for the roles to create")
-        bootstrap_roles(superuser_url, cfg, service_password=service_pw, app_password=app_pw)
-    say(f"roles {cfg.owner_role}, {cfg.service_role}, {cfg.app_role} and database {cfg.database_name} ready")
+    roles = ", ".join((cfg.owner_role, cfg.service_role, cfg.app_role, cfg.shadow_role))
+    say(f"roles {roles}, database {cfg.database_name} and dblink ready")
 
 
 def _role(name: str) -> Role:

@@ -5,6 +5,10 @@
 | *_owner   | no    | BYPASSRLS | owns every object and the narrow SECURITY DEFINER functions  |
 | *_service | yes   | BYPASSRLS | migrations, backfills, jobs, the CLI; member of owner        |
 | *_app     | yes   | subject   | the API: owns nothing, DML only through grants               |
+| *_shadow  | yes   | subject   | shadow mode's recorder: may call rls_shadow.record, nothing else |
+
+Each database also gets the dblink extension (in schema ``dblink``, usable by the owner role alone): shadow
+mode records a violation on a connection of its own, so that the record survives the request's rollback.
 
 Under FORCE ROW LEVEL SECURITY a definer function owned by a role without BYPASSRLS sees nothing, and
 BYPASSRLS is not inherited through SET ROLE: hence an owner that has it itself.
@@ -17,20 +21,33 @@ from psycopg import sql
 
 from orgbase.config import Settings
 
-VERSION = 2
+VERSION = 3
 """Bumped when bootstrap grants something new, so that existing embedded clusters are bootstrapped again."""
 
 
-def bootstrap(superuser_url: str, settings: Settings, *, service_password: str, app_password: str) -> None:
-    """Create or correct the three roles and the database; idempotent."""
+def bootstrap(
+    superuser_url: str, settings: Settings, *, service_password: str, app_password: str, shadow_password: str
+) -> None:
+    """Create or correct the roles and the database; idempotent."""
     with psycopg.connect(superuser_url, autocommit=True) as conn:
-        ensure_roles(conn, settings, service_password=service_password, app_password=app_password)
+        ensure_roles(
+            conn,
+            settings,
+            service_password=service_password,
+            app_password=app_password,
+            shadow_password=shadow_password,
+        )
         ensure_database(conn, settings, settings.database_name)
     harden_database(_with_database(superuser_url, settings.database_name), settings)
 
 
 def ensure_roles(
-    conn: psycopg.Connection, settings: Settings, *, service_password: str, app_password: str
+    conn: psycopg.Connection,
+    settings: Settings,
+    *,
+    service_password: str,
+    app_password: str,
+    shadow_password: str,
 ) -> None:
     """Create the roles that are missing and reset the attributes of those that exist."""
     owner, service, app = (
@@ -47,6 +64,11 @@ def ensure_roles(
             settings.app_role,
             sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT"),
             app_password,
+        ),
+        (
+            settings.shadow_role,
+            sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT"),
+            shadow_password,
         ),
     ]
     for name, attrs, password in specs:
@@ -77,14 +99,17 @@ def ensure_database(conn: psycopg.Connection, settings: Settings, name: str) -> 
     db = sql.Identifier(name)
     conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
     conn.execute(
-        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(
-            db, sql.Identifier(settings.service_role), sql.Identifier(settings.app_role)
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}, {}").format(
+            db,
+            sql.Identifier(settings.service_role),
+            sql.Identifier(settings.app_role),
+            sql.Identifier(settings.shadow_role),
         )
     )
 
 
 def harden_database(url: str, settings: Settings) -> None:
-    """Inside the database: nothing for PUBLIC, and no function executable by PUBLIC by default."""
+    """Inside the database: nothing for PUBLIC, no function executable by PUBLIC by default, and dblink."""
     owner = sql.Identifier(settings.owner_role)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
@@ -92,6 +117,30 @@ def harden_database(url: str, settings: Settings) -> None:
             sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC").format(
                 owner
             )
+        )
+        ensure_dblink(conn, settings)
+
+
+DBLINK_FUNCTIONS = ("dblink_connect(text,text)", "dblink_exec(text,text)", "dblink_get_connections()")
+"""What shadow mode uses of dblink (and dblink_disconnect); the owner may call these, no one else."""
+
+
+def ensure_dblink(conn: psycopg.Connection, settings: Settings) -> None:
+    """dblink in a schema of its own, for the owner role alone, and only the functions shadow mode needs.
+
+    dblink is not a trusted extension: creating it is a superuser's work, done here once per database. Its
+    functions are executable by PUBLIC by default: revoked, so that no role but the owner (whose definer
+    functions open the one connection shadow mode uses) can open connections from inside the server.
+    """
+    owner = sql.Identifier(settings.owner_role)
+    conn.execute("CREATE SCHEMA IF NOT EXISTS dblink")
+    conn.execute("REVOKE ALL ON SCHEMA dblink FROM PUBLIC")
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA dblink TO {}").format(owner))
+    conn.execute("CREATE EXTENSION IF NOT EXISTS dblink WITH SCHEMA dblink")
+    conn.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA dblink FROM PUBLIC")
+    for signature in (*DBLINK_FUNCTIONS, "dblink_disconnect(text)"):
+        conn.execute(
+            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL("dblink." + signature), owner)
         )
 
 

@@ -32,7 +32,8 @@ from urllib.parse import quote
 from orgbase.config import Settings
 from orgbase.errors import BinariesMissing, ServerError
 
-Role = Literal["superuser", "service", "app"]
+Role = Literal["superuser", "service", "app", "shadow"]
+ROLES: tuple[Role, ...] = ("superuser", "service", "app", "shadow")
 SUPERUSER = "postgres"
 _SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with the terminating NUL
 
@@ -147,9 +148,12 @@ class EmbeddedCluster:
     def url(self, role: Role, database: str | None = None) -> str:
         """A libpq URL for ``role`` over the cluster's unix socket."""
         state, pw = self._state(), self._secrets()
-        user = {"superuser": SUPERUSER, "service": self.settings.service_role, "app": self.settings.app_role}[
-            role
-        ]
+        user = {
+            "superuser": SUPERUSER,
+            "service": self.settings.service_role,
+            "app": self.settings.app_role,
+            "shadow": self.settings.shadow_role,
+        }[role]
         db = database or (SUPERUSER if role == "superuser" else self.settings.database_name)
         return (
             f"postgresql://{quote(user, safe='')}:{quote(pw[role], safe='')}@/{quote(db, safe='')}"
@@ -298,14 +302,19 @@ class EmbeddedCluster:
 
     def _secrets(self) -> dict[str, str]:
         """Generated passwords, created once; the file is 0600 and never leaves the home folder."""
+        data: dict[str, str] = {}
         if self.secrets_file.exists():
-            data: dict[str, str] = json.loads(self.secrets_file.read_text())
-            return data
+            data = json.loads(self.secrets_file.read_text())
+            if all(role in data for role in ROLES):
+                return data
+        # First use, or a home made before a role existed: add what is missing, atomically, still 0600.
         self.home.mkdir(parents=True, exist_ok=True)
-        data = {role: secrets.token_urlsafe(24) for role in ("superuser", "service", "app")}
-        fd = os.open(self.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        data |= {role: secrets.token_urlsafe(24) for role in ROLES if role not in data}
+        fresh = self.secrets_file.with_name(f".{self.secrets_file.name}.{os.getpid()}")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh)
+        os.replace(fresh, self.secrets_file)
         return data
 
     # -- liveness -------------------------------------------------------------------------------
@@ -400,6 +409,7 @@ def ensure_up(settings: Settings) -> EmbeddedCluster:
             settings,
             service_password=cluster.password("service"),
             app_password=cluster.password("app"),
+            shadow_password=cluster.password("shadow"),
         )
         state.bootstrapped = done
         cluster._save_state(state)
