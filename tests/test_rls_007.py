@@ -110,7 +110,8 @@ def restrictive_policies(conn: Conn) -> list[str]:
         r[0]
         for r in conn.execute(
             "select polname from pg_policy p join pg_class c on c.oid = p.polrelid"
-            " where c.relnamespace = 'platform'::regnamespace and not p.polpermissive order by 1"
+            " where c.relnamespace = 'platform'::regnamespace and not p.polpermissive"
+            " and p.polname like '%%\\_restrictive\\_%%' order by 1"
         )
     ]
 

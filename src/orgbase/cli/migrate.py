@@ -11,6 +11,7 @@ import typer
 from orgbase.cli.common import engine, say, service_connection, settings
 from orgbase.errors import MigrationError
 from orgbase.migrate import ledger, report
+from orgbase.rls import shadow
 
 app = typer.Typer(
     help="Deploy, revert, verify and adopt the changes of migrations/plan.toml; "
@@ -36,12 +37,14 @@ def status(
     with service_connection(cfg) as conn:
         statuses = engine(conn, cfg).status()
         database = conn.info.dbname
+        rls = shadow.state(conn)
     if fmt is Format.json:
-        typer.echo(report.as_json(statuses))
+        typer.echo(report.as_json(statuses, rls))
     elif fmt is Format.markdown:
-        typer.echo(report.markdown(statuses, database=database, generated_at=datetime.now(UTC)), nl=False)
+        when = datetime.now(UTC)
+        typer.echo(report.markdown(statuses, database=database, generated_at=when, rls=rls), nl=False)
     else:
-        typer.echo(report.table(statuses))
+        typer.echo(report.table(statuses, rls))
 
 
 @app.command()

@@ -405,7 +405,7 @@ def engine_for(
         plan or load_plan(settings.migrations_dir),
         owner_role=settings.owner_role,
         variables=settings.role_names(),
-        gates=default_gates(),
+        gates=default_gates(shadow_window_seconds=settings.rls_shadow_window_seconds),
         step_context=settings,
         say=say,
     )

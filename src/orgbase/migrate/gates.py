@@ -144,18 +144,124 @@ def _ws4_rls_harness(probe: Probe) -> GateResult:
     return GateResult(name, True, f"{what} passed against the current schema (fingerprint {current[:12]})")
 
 
-def not_yet_evidenced(name: str, what: str) -> Gate:
-    """A gate whose evidence nothing records yet: it does not hold, and says what would make it hold."""
-    return Gate(name, what, lambda _probe: GateResult(name, False, f"no evidence recorded yet: {what}"))
+SHADOW_CHANGE = "014_rls_shadow"
+
+# Shadow mode's evidence over a window ending now: when every table was last put in shadow mode (NULL if one
+# is not in it), the window's start, the API traffic observed since, the sends lost since, the tables not
+# watched, and the violations in the window: unacknowledged, and queries without a user context.
+_SHADOW = """
+with m as (select string_agg(table_name, ', ' order by table_name) filter (where mode <> 'shadow')
+                    as unwatched,
+                  max(since) as since, max(observed_at_since) as observed0,
+                  max(failures_at_since) as failures0
+             from rls_shadow.modes),
+     w as (select greatest(m.since, now() - make_interval(secs => %s)) as start,
+                  now() - make_interval(secs => %s) as window_start from m)
+select m.unwatched, m.since, m.since <= w.window_start,
+       coalesce(pg_sequence_last_value('rls_shadow.observed'), 0) - m.observed0,
+       coalesce(pg_sequence_last_value('rls_shadow.record_failures'), 0) - m.failures0,
+       (select count(*) from rls_shadow.violations v where v.last_seen >= w.start and v.acked_at is null),
+       (select count(*) from rls_shadow.violations v
+         where v.last_seen >= w.start and v.reason = 'no user context'),
+       (select coalesce(string_agg(distinct v.table_name, ', '), '') from rls_shadow.violations v
+         where v.last_seen >= w.start and v.acked_at is null)
+  from m, w
+"""
 
 
-def default_gates() -> GateRegistry:
+@dataclass(frozen=True)
+class ShadowEvidence:
+    """What shadow mode saw, over the window that ends now (or since it watched every table, if later)."""
+
+    unwatched: str | None
+    since: Any
+    full_window: bool
+    observed: int
+    lost: int
+    unacked: int
+    no_context: int
+    unacked_tables: str
+
+
+def _shadow_evidence(probe: Probe, window_seconds: int) -> ShadowEvidence | str:
+    """The evidence, or why there is none yet."""
+    if SHADOW_CHANGE not in probe.applied():
+        return f"no evidence recorded yet: deploy {SHADOW_CHANGE}, then `orgbase rls mode shadow`"
+    row = probe.rows(_SHADOW, [window_seconds, window_seconds])[0]
+    ev = ShadowEvidence(*row)
+    if ev.unwatched:
+        return f"shadow mode is off for: {ev.unwatched} (run `orgbase rls mode shadow`)"
+    return ev
+
+
+def _window_words(seconds: int) -> str:
+    """A window's length in words: 24h, 90m, 2s."""
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def ws1_request_context(window_seconds: int) -> Gate:
+    """WS1: shadow mode watched the API's traffic (queries with a user context) and no query on tenant
+    rows without a user context, over the window (or since every table has been watched)."""
+    name = "ws1_request_context"
+
+    def check(probe: Probe) -> GateResult:
+        ev = _shadow_evidence(probe, window_seconds)
+        if isinstance(ev, str):
+            return GateResult(name, False, ev)
+        since = f"since {ev.since:%Y-%m-%d %H:%M:%S %Z} (window {_window_words(window_seconds)})"
+        wrong = []
+        if ev.observed <= 0:
+            wrong.append(f"no API traffic observed {since}")
+        if ev.no_context:
+            wrong.append(f"{ev.no_context} violation(s) without a user context {since}")
+        if ev.lost:
+            wrong.append(f"{ev.lost} violation record(s) lost {since} (see the server log)")
+        if wrong:
+            return GateResult(name, False, "; ".join(wrong) + ": see `orgbase rls violations`")
+        return GateResult(
+            name, True, f"{ev.observed} statement(s) with a user context observed {since}, none without"
+        )
+
+    return Gate(name, "shadow mode saw API traffic, every query with a user context", check)
+
+
+def shadow_window(window_seconds: int) -> Gate:
+    """Shadow window: every table watched for a whole window, with no unacknowledged violation in it."""
+    name = "shadow_window"
+    words = _window_words(window_seconds)
+
+    def check(probe: Probe) -> GateResult:
+        ev = _shadow_evidence(probe, window_seconds)
+        if isinstance(ev, str):
+            return GateResult(name, False, ev)
+        since = f"{ev.since:%Y-%m-%d %H:%M:%S %Z}"
+        wrong = []
+        if not ev.full_window:
+            wrong.append(f"every table watched only since {since}, less than the window ({words})")
+        if ev.unacked:
+            wrong.append(
+                f"{ev.unacked} unacknowledged violation(s) in the window (on {ev.unacked_tables}): "
+                "see `orgbase rls violations`"
+            )
+        if ev.lost:
+            wrong.append(f"{ev.lost} violation record(s) lost since {since}")
+        if wrong:
+            return GateResult(name, False, "; ".join(wrong))
+        return GateResult(
+            name, True, f"every table watched since {since}; no unacknowledged violation in {words}"
+        )
+
+    return Gate(name, f"shadow mode ran a whole window ({words}) with no unacknowledged violation", check)
+
+
+def default_gates(*, shadow_window_seconds: int = 86_400) -> GateRegistry:
     """The gates of orgbase's own plan: the seed's CRITICAL list for 007_restrictive_rls_policies."""
-    ws1 = "shadow mode must observe API traffic with a user context on every app-role query of tenant data"
-    window = "shadow mode must run a full window with no unacknowledged violation"
     return GateRegistry(
         [
-            not_yet_evidenced("ws1_request_context", ws1),
+            ws1_request_context(shadow_window_seconds),
             change_applied("ws2_active_org_tracking", "008_add_active_org_tracking"),
             Gate("ws3_roles", "roles are right and FORCE is everywhere", _ws3_roles),
             Gate(
@@ -163,6 +269,6 @@ def default_gates() -> GateRegistry:
                 "the RLS harness and a rehearsal of 007 passed against the current schema fingerprint",
                 _ws4_rls_harness,
             ),
-            not_yet_evidenced("shadow_window", window),
+            shadow_window(shadow_window_seconds),
         ]
     )

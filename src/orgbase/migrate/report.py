@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from orgbase.migrate.state import ChangeStatus
@@ -18,6 +19,25 @@ _BADGE = {
     "skipped": "⏭️ SKIPPED",
     "unknown": "❓ NOT IN PLAN",
 }
+
+
+@dataclass(frozen=True)
+class RlsState:
+    """Row level security as the live database has it: 007 enforcing or not, each table's shadow mode."""
+
+    enforced: bool
+    modes: Sequence[tuple[str, str, datetime]]  # (table, permissive|shadow, since)
+    unacknowledged: int
+
+    def summary(self) -> str:
+        """One line: who enforces, which tables shadow mode watches, what it found."""
+        if self.enforced:
+            return "RLS: enforced by 007_restrictive_rls_policies (shadow mode's policies are set aside)"
+        watched = [t for t, mode, _ in self.modes if mode == "shadow"]
+        line = f"RLS: permissive; shadow mode on {len(watched)} of {len(self.modes)} table(s)"
+        if 0 < len(watched) < len(self.modes):
+            line += f" (permissive: {', '.join(t for t, mode, _ in self.modes if mode != 'shadow')})"
+        return line + f"; {self.unacknowledged} unacknowledged violation(s)"
 
 
 def applied_date(status: ChangeStatus) -> str:
@@ -39,8 +59,8 @@ def notes(status: ChangeStatus) -> str:
     return " - ".join(part for part in [status.note, *extra] if part)
 
 
-def table(statuses: Sequence[ChangeStatus]) -> str:
-    """A plain table for the terminal."""
+def table(statuses: Sequence[ChangeStatus], rls: RlsState | None = None) -> str:
+    """A plain table for the terminal, and a line on RLS when shadow mode is installed."""
     head = ("Migration", "Status", "Applied Date", "Notes")
     body = [
         (s.id, s.state.upper() + (" (adopted)" if s.how == "adopted" else ""), applied_date(s), notes(s))
@@ -52,10 +72,14 @@ def table(statuses: Sequence[ChangeStatus]) -> str:
         for row in [head, *body]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 5)
+    if rls is not None:
+        lines += ["", rls.summary()]
     return "\n".join(line.rstrip() for line in lines)
 
 
-def markdown(statuses: Sequence[ChangeStatus], *, database: str, generated_at: datetime) -> str:
+def markdown(
+    statuses: Sequence[ChangeStatus], *, database: str, generated_at: datetime, rls: RlsState | None = None
+) -> str:
     """The seed's status page, regenerated from the live database."""
     out = [
         "# Migration Status - Source of Truth",
@@ -75,6 +99,11 @@ def markdown(statuses: Sequence[ChangeStatus], *, database: str, generated_at: d
         if s.state in ("blocked", "failed", "drifted", "running") or s.gates:
             out += ["", "---", "", f"## {s.id} Status", "", f"**Status**: {_BADGE[s.state]}", ""]
             out += _details(s)
+    if rls is not None:
+        out += ["", "---", "", "## Row Level Security", "", rls.summary(), ""]
+        if not rls.enforced:
+            out += ["| Table | Mode | Since |", "|-------|------|-------|"]
+            out += [f"| {t} | {mode} | {since:%Y-%m-%d %H:%M:%S UTC} |" for t, mode, since in rls.modes]
     return "\n".join(out) + "\n"
 
 
@@ -93,10 +122,18 @@ def _details(s: ChangeStatus) -> list[str]:
     return lines
 
 
-def as_json(statuses: Sequence[ChangeStatus]) -> str:
-    """``{"migrations": [...]}`` with id, state, applied_at (ISO 8601 or null), requires and gates."""
+def as_json(statuses: Sequence[ChangeStatus], rls: RlsState | None = None) -> str:
+    """``{"migrations": [...], "rls": {...}}``: each change's id, state, applied_at (ISO 8601 or null),
+    requires and gates; RLS enforcement and each table's mode (null without shadow mode)."""
     return json.dumps(
         {
+            "rls": None
+            if rls is None
+            else {
+                "enforced": rls.enforced,
+                "unacknowledged_violations": rls.unacknowledged,
+                "modes": [{"table": t, "mode": m, "since": since.isoformat()} for t, m, since in rls.modes],
+            },
             "migrations": [
                 {
                     "id": s.id,
@@ -110,7 +147,7 @@ def as_json(statuses: Sequence[ChangeStatus]) -> str:
                     "gates": [{"name": g.name, "ok": g.ok, "evidence": g.evidence} for g in s.gates],
                 }
                 for s in statuses
-            ]
+            ],
         },
         indent=2,
     )
