@@ -206,7 +206,7 @@ BEGIN
         ('role', 'SELECT', true), ('invited_by', 'SELECT', true), ('created_at', 'SELECT', true),
         ('expires_at', 'SELECT', true), ('accepted_at', 'SELECT', true), ('accepted_by', 'SELECT', true),
         ('token_hash', 'SELECT', false),
-        ('id', 'INSERT', true), ('organization_id', 'INSERT', true), ('email', 'INSERT', true),
+        ('organization_id', 'INSERT', true), ('email', 'INSERT', true),
         ('role', 'INSERT', true), ('token_hash', 'INSERT', true), ('invited_by', 'INSERT', true),
         ('expires_at', 'INSERT', true), ('created_at', 'INSERT', false), ('accepted_at', 'INSERT', false),
         ('accepted_by', 'INSERT', false),
