@@ -28,8 +28,7 @@ CHANGE = runs.RLS_CHANGE
 PLAN = load_plan(ROOT / "migrations")
 WEAK_SELECT = (
     "CREATE POLICY projects_restrictive_select ON platform.projects AS RESTRICTIVE FOR SELECT TO PUBLIC\n"
-    """    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('projects.read')));"""
+    "    USING (organization_id = (SELECT platform.current_org_if_can('projects.read')));"
 )
 
 

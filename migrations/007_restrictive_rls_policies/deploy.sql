@@ -9,21 +9,28 @@
 -- role does not arrive without them. Deploy and revert each run in one transaction (the engine), so there
 -- is never a moment with no policy, and revert (drop exactly what this adds) restores 006's state.
 --
--- Shape (measured, DESIGN.md "Facts"): every helper call is wrapped as `(SELECT ...)`, which PostgreSQL
--- evaluates once per statement (an InitPlan), never per row; tenant rows are matched with
--- `organization_id = (SELECT platform.get_current_org_id())`, which an index leading with organization_id
--- serves (0.16 ms against 90-195 ms for IN (subquery) or a correlated EXISTS); the user's own organizations
--- as `= ANY ((SELECT platform.current_user_org_ids())::uuid[])`. No per-row join, no IN (subquery), no EXISTS per
--- row, no `OR bypass` flag: bypassing belongs to roles. A missing context reads as NULL and matches nothing.
+-- Shape (measured, DESIGN.md "Facts" and docs/rls.md "Measured"): every helper call is wrapped as
+-- `(SELECT ...)`, which PostgreSQL evaluates once per statement (an InitPlan), never per row; tenant rows are
+-- matched with `organization_id = (SELECT platform.current_org_if_can('<permission>'))`: the context's
+-- organization when its user holds the permission there, else NULL, which matches nothing. An index leading
+-- with organization_id serves it (0.16 ms against 90-195 ms for IN (subquery) or a correlated EXISTS), one
+-- call per statement decides both the organization and the permission, and nothing is checked per row: the
+-- planner turns the equality of that value and the query's own `organization_id = $1` into a one-time filter.
+-- (The first form, `organization_id = (SELECT get_current_org_id()) AND (SELECT current_member_can(p))`,
+-- the same rows, took two calls and filtered every row on the second.) The user's own organizations as
+-- `= ANY ((SELECT platform.current_user_org_ids())::uuid[])`. No per-row join, no IN (subquery), no EXISTS
+-- per row, no `OR bypass` flag: bypassing belongs to roles. A missing context reads as NULL and matches
+-- nothing.
 --
--- Permissions come from the one matrix (platform.role_permissions) through current_member_can(), which
--- answers for the context's user in the context's organization only. The flows that cannot run under these
--- policies (sign-up and sign-in before a user is known, creating an organization and its owner, accepting
--- an invitation, listing members with names) go through 009's narrow definer functions.
+-- Permissions come from the one matrix (platform.role_permissions) through current_org_if_can() and, for
+-- the owner rule of memberships and invitations, current_member_can(); both answer for the context's user in
+-- the context's organization only. The flows that cannot run under these policies (sign-up and sign-in
+-- before a user is known, creating an organization and its owner, accepting an invitation, listing members
+-- with names) go through 009's narrow definer functions.
 
--- The helpers, platform.current_user_org_ids() and platform.current_member_can(permission), are STABLE
--- PL/pgSQL definers called once per statement; 014_rls_shadow creates them, since shadow mode evaluates these
--- very predicates before they are enforced.
+-- The helpers, platform.current_user_org_ids(), platform.current_org_if_can(permission) and
+-- platform.current_member_can(permission), are STABLE PL/pgSQL definers called once per statement;
+-- 014_rls_shadow creates them, since shadow mode evaluates these very predicates before they are enforced.
 
 -- Shadow mode's policies go: they would only repeat these checks, at a cost (revert restores them, and with
 -- them shadow mode as it was).
@@ -110,10 +117,10 @@ CREATE POLICY organizations_restrictive_select ON platform.organizations AS REST
 CREATE POLICY organizations_restrictive_insert ON platform.organizations AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (false);
 CREATE POLICY organizations_restrictive_update ON platform.organizations AS RESTRICTIVE FOR UPDATE TO PUBLIC
-    USING (id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('org.update')))
-    WITH CHECK (id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('org.update')));
+    USING (id = (SELECT platform.current_org_if_can('org.update')))
+    WITH CHECK (id = (SELECT platform.current_org_if_can('org.update')));
 CREATE POLICY organizations_restrictive_delete ON platform.organizations AS RESTRICTIVE FOR DELETE TO PUBLIC
-    USING (id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('org.delete')));
+    USING (id = (SELECT platform.current_org_if_can('org.delete')));
 
 -- organization_members. SELECT: the user's own memberships (any organization: the switcher) or, for a member
 -- with members.read, the rows of the current organization. Writes only in the current organization, per the
@@ -127,23 +134,18 @@ CREATE POLICY organizations_restrictive_delete ON platform.organizations AS REST
 -- then clears an active_org_id that pointed at it.
 CREATE POLICY organization_members_restrictive_select ON platform.organization_members AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (user_id = (SELECT platform.get_current_user_id())
-           OR (organization_id = (SELECT platform.get_current_org_id())
-               AND (SELECT platform.current_member_can('members.read'))));
+           OR organization_id = (SELECT platform.current_org_if_can('members.read')));
 CREATE POLICY organization_members_restrictive_insert ON platform.organization_members AS RESTRICTIVE FOR INSERT TO PUBLIC
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('members.invite'))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('members.invite'))
                 AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))));
 CREATE POLICY organization_members_restrictive_update ON platform.organization_members AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (user_id = (SELECT platform.get_current_user_id())
-           OR (organization_id = (SELECT platform.get_current_org_id())
-               AND (SELECT platform.current_member_can('members.update_role'))))
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('members.update_role'))
+           OR organization_id = (SELECT platform.current_org_if_can('members.update_role')))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('members.update_role'))
                 AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))));
 CREATE POLICY organization_members_restrictive_delete ON platform.organization_members AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (user_id = (SELECT platform.get_current_user_id())
-           OR (organization_id = (SELECT platform.get_current_org_id())
-               AND (SELECT platform.current_member_can('members.remove'))
+           OR (organization_id = (SELECT platform.current_org_if_can('members.remove'))
                AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner')))));
 
 -- users: the context's own row only (others' names come from platform.list_members). INSERT: never
@@ -180,66 +182,51 @@ CREATE POLICY sign_in_attempts_restrictive_update ON platform.sign_in_attempts A
 CREATE POLICY sign_in_attempts_restrictive_delete ON platform.sign_in_attempts AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (false);
 
--- Tenant tables: organization_id = the current organization AND the matrix's permission for the command.
--- WITH CHECK on INSERT and UPDATE, so that no row is written into, or moved to, another organization.
+-- Tenant tables: organization_id = the current organization if the matrix grants the command's permission
+-- there (else NULL: no row). WITH CHECK on INSERT and UPDATE, so that no row is written into, or moved to,
+-- another organization.
 CREATE POLICY projects_restrictive_select ON platform.projects AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('projects.read')));
+    USING (organization_id = (SELECT platform.current_org_if_can('projects.read')));
 CREATE POLICY projects_restrictive_insert ON platform.projects AS RESTRICTIVE FOR INSERT TO PUBLIC
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('projects.create')));
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('projects.create')));
 CREATE POLICY projects_restrictive_update ON platform.projects AS RESTRICTIVE FOR UPDATE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('projects.update')))
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('projects.update')));
+    USING (organization_id = (SELECT platform.current_org_if_can('projects.update')))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('projects.update')));
 CREATE POLICY projects_restrictive_delete ON platform.projects AS RESTRICTIVE FOR DELETE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('projects.delete')));
+    USING (organization_id = (SELECT platform.current_org_if_can('projects.delete')));
 
 -- databases: the same, with the databases.* permissions. The ciphertext columns are not granted at all;
 -- databases_safe (security_invoker) and get_project_databases() (invoker) run under these policies.
 CREATE POLICY databases_restrictive_select ON platform.databases AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('databases.read')));
+    USING (organization_id = (SELECT platform.current_org_if_can('databases.read')));
 CREATE POLICY databases_restrictive_insert ON platform.databases AS RESTRICTIVE FOR INSERT TO PUBLIC
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('databases.create')));
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('databases.create')));
 CREATE POLICY databases_restrictive_update ON platform.databases AS RESTRICTIVE FOR UPDATE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('databases.update')))
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('databases.update')));
+    USING (organization_id = (SELECT platform.current_org_if_can('databases.update')))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('databases.update')));
 CREATE POLICY databases_restrictive_delete ON platform.databases AS RESTRICTIVE FOR DELETE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('databases.delete')));
+    USING (organization_id = (SELECT platform.current_org_if_can('databases.delete')));
 
 -- subscriptions: read with billing.read; changed with billing.update or billing.change_plan (010: owner,
 -- admin and billing_admin may change the plan). RLS is per row: which columns a change of plan touches is
 -- the API's rule. The row lock (SELECT ... FOR UPDATE) that serialises plan changes and project creation
 -- needs the UPDATE policy too, as PostgreSQL applies it to FOR UPDATE.
 CREATE POLICY subscriptions_restrictive_select ON platform.subscriptions AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.read')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.read')));
 CREATE POLICY subscriptions_restrictive_insert ON platform.subscriptions AS RESTRICTIVE FOR INSERT TO PUBLIC
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('billing.update')));
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 CREATE POLICY subscriptions_restrictive_update ON platform.subscriptions AS RESTRICTIVE FOR UPDATE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND ((SELECT platform.current_member_can('billing.update'))
-                OR (SELECT platform.current_member_can('billing.change_plan'))))
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND ((SELECT platform.current_member_can('billing.update'))
-                     OR (SELECT platform.current_member_can('billing.change_plan'))));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.update'))
+           OR organization_id = (SELECT platform.current_org_if_can('billing.change_plan')))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('billing.update'))
+                OR organization_id = (SELECT platform.current_org_if_can('billing.change_plan')));
 CREATE POLICY subscriptions_restrictive_delete ON platform.subscriptions AS RESTRICTIVE FOR DELETE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.update')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 
 -- invoices: read with billing.read; written only by the billing job (service role), never by the app role
 -- (which holds only SELECT), so every write is refused here too.
 CREATE POLICY invoices_restrictive_select ON platform.invoices AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.read')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.read')));
 CREATE POLICY invoices_restrictive_insert ON platform.invoices AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (false);
 CREATE POLICY invoices_restrictive_update ON platform.invoices AS RESTRICTIVE FOR UPDATE TO PUBLIC
@@ -248,55 +235,40 @@ CREATE POLICY invoices_restrictive_delete ON platform.invoices AS RESTRICTIVE FO
     USING (false);
 
 CREATE POLICY payment_methods_restrictive_select ON platform.payment_methods AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.read')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.read')));
 CREATE POLICY payment_methods_restrictive_insert ON platform.payment_methods AS RESTRICTIVE FOR INSERT TO PUBLIC
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('billing.update')));
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 CREATE POLICY payment_methods_restrictive_update ON platform.payment_methods AS RESTRICTIVE FOR UPDATE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.update')))
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('billing.update')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.update')))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 CREATE POLICY payment_methods_restrictive_delete ON platform.payment_methods AS RESTRICTIVE FOR DELETE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.update')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 
 CREATE POLICY subscription_addons_restrictive_select ON platform.subscription_addons AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.read')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.read')));
 CREATE POLICY subscription_addons_restrictive_insert ON platform.subscription_addons AS RESTRICTIVE FOR INSERT TO PUBLIC
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('billing.update')));
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 CREATE POLICY subscription_addons_restrictive_update ON platform.subscription_addons AS RESTRICTIVE FOR UPDATE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.update')))
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('billing.update')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.update')))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 CREATE POLICY subscription_addons_restrictive_delete ON platform.subscription_addons AS RESTRICTIVE FOR DELETE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('billing.update')));
+    USING (organization_id = (SELECT platform.current_org_if_can('billing.update')));
 
 -- invitations: everything needs members.invite in the current organization (withdrawing is part of
 -- inviting); an invitation with the owner role also needs members.grant_owner, as adding an owner does.
 -- Accepting goes through platform.accept_invitation() (the invitee is not yet a member).
 CREATE POLICY invitations_restrictive_select ON platform.invitations AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('members.invite')));
+    USING (organization_id = (SELECT platform.current_org_if_can('members.invite')));
 CREATE POLICY invitations_restrictive_insert ON platform.invitations AS RESTRICTIVE FOR INSERT TO PUBLIC
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('members.invite'))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('members.invite'))
                 AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))));
 CREATE POLICY invitations_restrictive_update ON platform.invitations AS RESTRICTIVE FOR UPDATE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('members.invite'))
+    USING (organization_id = (SELECT platform.current_org_if_can('members.invite'))
            AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
-    WITH CHECK (organization_id = (SELECT platform.get_current_org_id())
-                AND (SELECT platform.current_member_can('members.invite'))
+    WITH CHECK (organization_id = (SELECT platform.current_org_if_can('members.invite'))
                 AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))));
 CREATE POLICY invitations_restrictive_delete ON platform.invitations AS RESTRICTIVE FOR DELETE TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('members.invite')));
+    USING (organization_id = (SELECT platform.current_org_if_can('members.invite')));
 
 -- audit_logs. SELECT: the current organization's records, with audit.read. INSERT: a platform event
 -- (organization_id NULL: a sign-up or a failed sign-in, written before any user is in the context), or an
@@ -304,8 +276,7 @@ CREATE POLICY invitations_restrictive_delete ON platform.invitations AS RESTRICT
 -- an organization, accepting an invitation and setting the active organization audit themselves in the
 -- organization they just joined or chose). UPDATE and DELETE: never (also refused by grants and triggers).
 CREATE POLICY audit_logs_restrictive_select ON platform.audit_logs AS RESTRICTIVE FOR SELECT TO PUBLIC
-    USING (organization_id = (SELECT platform.get_current_org_id())
-           AND (SELECT platform.current_member_can('audit.read')));
+    USING (organization_id = (SELECT platform.current_org_if_can('audit.read')));
 CREATE POLICY audit_logs_restrictive_insert ON platform.audit_logs AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (organization_id IS NULL OR organization_id = ANY ((SELECT platform.current_user_org_ids())::uuid[]));
 CREATE POLICY audit_logs_restrictive_update ON platform.audit_logs AS RESTRICTIVE FOR UPDATE TO PUBLIC

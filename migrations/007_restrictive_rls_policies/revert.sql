@@ -85,33 +85,33 @@ CREATE POLICY organizations_shadow_insert ON platform.organizations AS RESTRICTI
         OR rls_shadow.deny('organizations', 'insert', id));
 CREATE POLICY organizations_shadow_update ON platform.organizations AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('organizations'))
-        OR (id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('org.update')))
+        OR (id = (SELECT platform.current_org_if_can('org.update')))
         OR rls_shadow.deny('organizations', 'update', id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('organizations'))
-        OR (id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('org.update')))
+        OR (id = (SELECT platform.current_org_if_can('org.update')))
         OR rls_shadow.deny('organizations', 'update', id));
 CREATE POLICY organizations_shadow_delete ON platform.organizations AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('organizations'))
-        OR (id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('org.delete')))
+        OR (id = (SELECT platform.current_org_if_can('org.delete')))
         OR rls_shadow.deny('organizations', 'delete', id));
 CREATE POLICY organization_members_shadow_select ON platform.organization_members AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('organization_members'))
-        OR (user_id = (SELECT platform.get_current_user_id()) OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.read'))))
+        OR (user_id = (SELECT platform.get_current_user_id()) OR organization_id = (SELECT platform.current_org_if_can('members.read')))
         OR rls_shadow.deny('organization_members', 'select', organization_id));
 CREATE POLICY organization_members_shadow_insert ON platform.organization_members AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('organization_members'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
+        OR (organization_id = (SELECT platform.current_org_if_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
         OR rls_shadow.deny('organization_members', 'insert', organization_id));
 CREATE POLICY organization_members_shadow_update ON platform.organization_members AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('organization_members'))
-        OR (user_id = (SELECT platform.get_current_user_id()) OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.update_role'))))
+        OR (user_id = (SELECT platform.get_current_user_id()) OR organization_id = (SELECT platform.current_org_if_can('members.update_role')))
         OR rls_shadow.deny('organization_members', 'update', organization_id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('organization_members'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.update_role')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
+        OR (organization_id = (SELECT platform.current_org_if_can('members.update_role')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
         OR rls_shadow.deny('organization_members', 'update', organization_id));
 CREATE POLICY organization_members_shadow_delete ON platform.organization_members AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('organization_members'))
-        OR (user_id = (SELECT platform.get_current_user_id()) OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.remove')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner')))))
+        OR (user_id = (SELECT platform.get_current_user_id()) OR (organization_id = (SELECT platform.current_org_if_can('members.remove')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner')))))
         OR rls_shadow.deny('organization_members', 'delete', organization_id));
 CREATE POLICY users_shadow_select ON platform.users AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('users'))
@@ -172,64 +172,64 @@ CREATE POLICY sign_in_attempts_shadow_delete ON platform.sign_in_attempts AS RES
         OR rls_shadow.deny('sign_in_attempts', 'delete', NULL));
 CREATE POLICY projects_shadow_select ON platform.projects AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('projects'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('projects.read')))
+        OR (organization_id = (SELECT platform.current_org_if_can('projects.read')))
         OR rls_shadow.deny('projects', 'select', organization_id));
 CREATE POLICY projects_shadow_insert ON platform.projects AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('projects'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('projects.create')))
+        OR (organization_id = (SELECT platform.current_org_if_can('projects.create')))
         OR rls_shadow.deny('projects', 'insert', organization_id));
 CREATE POLICY projects_shadow_update ON platform.projects AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('projects'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('projects.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('projects.update')))
         OR rls_shadow.deny('projects', 'update', organization_id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('projects'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('projects.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('projects.update')))
         OR rls_shadow.deny('projects', 'update', organization_id));
 CREATE POLICY projects_shadow_delete ON platform.projects AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('projects'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('projects.delete')))
+        OR (organization_id = (SELECT platform.current_org_if_can('projects.delete')))
         OR rls_shadow.deny('projects', 'delete', organization_id));
 CREATE POLICY databases_shadow_select ON platform.databases AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('databases'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('databases.read')))
+        OR (organization_id = (SELECT platform.current_org_if_can('databases.read')))
         OR rls_shadow.deny('databases', 'select', organization_id));
 CREATE POLICY databases_shadow_insert ON platform.databases AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('databases'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('databases.create')))
+        OR (organization_id = (SELECT platform.current_org_if_can('databases.create')))
         OR rls_shadow.deny('databases', 'insert', organization_id));
 CREATE POLICY databases_shadow_update ON platform.databases AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('databases'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('databases.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('databases.update')))
         OR rls_shadow.deny('databases', 'update', organization_id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('databases'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('databases.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('databases.update')))
         OR rls_shadow.deny('databases', 'update', organization_id));
 CREATE POLICY databases_shadow_delete ON platform.databases AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('databases'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('databases.delete')))
+        OR (organization_id = (SELECT platform.current_org_if_can('databases.delete')))
         OR rls_shadow.deny('databases', 'delete', organization_id));
 CREATE POLICY subscriptions_shadow_select ON platform.subscriptions AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('subscriptions'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.read')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.read')))
         OR rls_shadow.deny('subscriptions', 'select', organization_id));
 CREATE POLICY subscriptions_shadow_insert ON platform.subscriptions AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('subscriptions'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('subscriptions', 'insert', organization_id));
 CREATE POLICY subscriptions_shadow_update ON platform.subscriptions AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('subscriptions'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND ((SELECT platform.current_member_can('billing.update')) OR (SELECT platform.current_member_can('billing.change_plan'))))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')) OR organization_id = (SELECT platform.current_org_if_can('billing.change_plan')))
         OR rls_shadow.deny('subscriptions', 'update', organization_id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('subscriptions'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND ((SELECT platform.current_member_can('billing.update')) OR (SELECT platform.current_member_can('billing.change_plan'))))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')) OR organization_id = (SELECT platform.current_org_if_can('billing.change_plan')))
         OR rls_shadow.deny('subscriptions', 'update', organization_id));
 CREATE POLICY subscriptions_shadow_delete ON platform.subscriptions AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('subscriptions'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('subscriptions', 'delete', organization_id));
 CREATE POLICY invoices_shadow_select ON platform.invoices AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('invoices'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.read')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.read')))
         OR rls_shadow.deny('invoices', 'select', organization_id));
 CREATE POLICY invoices_shadow_insert ON platform.invoices AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('invoices'))
@@ -248,64 +248,64 @@ CREATE POLICY invoices_shadow_delete ON platform.invoices AS RESTRICTIVE FOR DEL
         OR rls_shadow.deny('invoices', 'delete', organization_id));
 CREATE POLICY payment_methods_shadow_select ON platform.payment_methods AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('payment_methods'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.read')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.read')))
         OR rls_shadow.deny('payment_methods', 'select', organization_id));
 CREATE POLICY payment_methods_shadow_insert ON platform.payment_methods AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('payment_methods'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('payment_methods', 'insert', organization_id));
 CREATE POLICY payment_methods_shadow_update ON platform.payment_methods AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('payment_methods'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('payment_methods', 'update', organization_id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('payment_methods'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('payment_methods', 'update', organization_id));
 CREATE POLICY payment_methods_shadow_delete ON platform.payment_methods AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('payment_methods'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('payment_methods', 'delete', organization_id));
 CREATE POLICY subscription_addons_shadow_select ON platform.subscription_addons AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('subscription_addons'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.read')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.read')))
         OR rls_shadow.deny('subscription_addons', 'select', organization_id));
 CREATE POLICY subscription_addons_shadow_insert ON platform.subscription_addons AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('subscription_addons'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('subscription_addons', 'insert', organization_id));
 CREATE POLICY subscription_addons_shadow_update ON platform.subscription_addons AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('subscription_addons'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('subscription_addons', 'update', organization_id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('subscription_addons'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('subscription_addons', 'update', organization_id));
 CREATE POLICY subscription_addons_shadow_delete ON platform.subscription_addons AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('subscription_addons'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('billing.update')))
+        OR (organization_id = (SELECT platform.current_org_if_can('billing.update')))
         OR rls_shadow.deny('subscription_addons', 'delete', organization_id));
 CREATE POLICY invitations_shadow_select ON platform.invitations AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('invitations'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.invite')))
+        OR (organization_id = (SELECT platform.current_org_if_can('members.invite')))
         OR rls_shadow.deny('invitations', 'select', organization_id));
 CREATE POLICY invitations_shadow_insert ON platform.invitations AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('invitations'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
+        OR (organization_id = (SELECT platform.current_org_if_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
         OR rls_shadow.deny('invitations', 'insert', organization_id));
 CREATE POLICY invitations_shadow_update ON platform.invitations AS RESTRICTIVE FOR UPDATE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('invitations'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
+        OR (organization_id = (SELECT platform.current_org_if_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
         OR rls_shadow.deny('invitations', 'update', organization_id))
     WITH CHECK (NOT (SELECT rls_shadow.watch('invitations'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
+        OR (organization_id = (SELECT platform.current_org_if_can('members.invite')) AND (role <> 'owner' OR (SELECT platform.current_member_can('members.grant_owner'))))
         OR rls_shadow.deny('invitations', 'update', organization_id));
 CREATE POLICY invitations_shadow_delete ON platform.invitations AS RESTRICTIVE FOR DELETE TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('invitations'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('members.invite')))
+        OR (organization_id = (SELECT platform.current_org_if_can('members.invite')))
         OR rls_shadow.deny('invitations', 'delete', organization_id));
 CREATE POLICY audit_logs_shadow_select ON platform.audit_logs AS RESTRICTIVE FOR SELECT TO PUBLIC
     USING (NOT (SELECT rls_shadow.watch('audit_logs'))
-        OR (organization_id = (SELECT platform.get_current_org_id()) AND (SELECT platform.current_member_can('audit.read')))
+        OR (organization_id = (SELECT platform.current_org_if_can('audit.read')))
         OR rls_shadow.deny('audit_logs', 'select', organization_id));
 CREATE POLICY audit_logs_shadow_insert ON platform.audit_logs AS RESTRICTIVE FOR INSERT TO PUBLIC
     WITH CHECK (NOT (SELECT rls_shadow.watch('audit_logs'))

@@ -1,4 +1,4 @@
--- Verify 007_restrictive_rls_policies: raises unless (1) both helpers are pinned-search_path STABLE PL/pgSQL
+-- Verify 007_restrictive_rls_policies: raises unless (1) the helpers are pinned-search_path STABLE PL/pgSQL
 -- definers executable by the app and service roles only, (2) every table of schema platform, including one
 -- added after this change, has a restrictive policy for each of SELECT, INSERT, UPDATE and DELETE, and the
 -- ones this change made are all there, (3) every restrictive predicate calls helpers only as (SELECT ...)
@@ -19,7 +19,8 @@ DECLARE
 BEGIN
     SELECT string_agg(e.sig, ', ') INTO wrong
       FROM (VALUES ('platform.current_user_org_ids()', 'uuid[]'),
-                   ('platform.current_member_can(text)', 'boolean')) AS e(sig, result)
+                   ('platform.current_member_can(text)', 'boolean'),
+                   ('platform.current_org_if_can(text)', 'uuid')) AS e(sig, result)
      WHERE NOT EXISTS (
         SELECT 1 FROM pg_proc p
          WHERE p.oid = to_regprocedure(e.sig)

@@ -86,5 +86,6 @@ DROP SEQUENCE rls_shadow.observed;
 DROP TABLE rls_shadow.modes;
 DROP TABLE rls_shadow.config;
 DROP SCHEMA rls_shadow;
+DROP FUNCTION platform.current_org_if_can(text);
 DROP FUNCTION platform.current_member_can(text);
 DROP FUNCTION platform.current_user_org_ids();

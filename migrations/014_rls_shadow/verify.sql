@@ -18,6 +18,7 @@ BEGIN
     SELECT string_agg(e.sig, ', ') INTO wrong
       FROM (VALUES ('platform.current_user_org_ids()', 'uuid[]', 's', 'pg_catalog, platform, pg_temp'),
                    ('platform.current_member_can(text)', 'boolean', 's', 'pg_catalog, platform, pg_temp'),
+                   ('platform.current_org_if_can(text)', 'uuid', 's', 'pg_catalog, platform, pg_temp'),
                    ('rls_shadow.watch(text)', 'boolean', 'v', 'pg_catalog, pg_temp'),
                    ('rls_shadow.deny(text,text,uuid)', 'boolean', 'v', 'pg_catalog, pg_temp'),
                    ('rls_shadow.send(text,bigint,bigint)', 'void', 'v', 'pg_catalog, pg_temp'),
@@ -38,10 +39,11 @@ BEGIN
                         'search_path and no PUBLIC grant: %', wrong;
     END IF;
     -- Who may call what: deny() and watch() the app role (its policies call them), record() the shadow role,
-    -- send() no one but the owner, the helpers the app and service roles.
+    -- send() and flush() no one but the owner, the helpers the app and service roles.
     SELECT string_agg(e.sig, ', ') INTO wrong
       FROM (VALUES ('platform.current_user_org_ids()', ARRAY['orgbase.app_role', 'orgbase.service_role']),
                    ('platform.current_member_can(text)', ARRAY['orgbase.app_role', 'orgbase.service_role']),
+                   ('platform.current_org_if_can(text)', ARRAY['orgbase.app_role', 'orgbase.service_role']),
                    ('rls_shadow.watch(text)', ARRAY['orgbase.app_role']),
                    ('rls_shadow.deny(text,text,uuid)', ARRAY['orgbase.app_role']),
                    ('rls_shadow.send(text,bigint,bigint)', ARRAY[]::text[]),
