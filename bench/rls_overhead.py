@@ -15,15 +15,22 @@ same count over a large tenant's audit log. Each runs as a request does: BEGIN, 
 COMMIT, on a connection kept open (prepared after 5 executions, as the API's pool; ``--no-prepare`` as behind
 PgBouncer). The statement alone is timed on the client (send, execute, fetch every row), and the transaction.
 
-A phase is a state of the database and the cases measured in it; every phase also measures the baseline:
+A phase is a state of the database and the cases measured in it; every phase also measures the baseline,
+``off``: the service role, which bypasses RLS: the same statement, the same explicit organization filter,
+the same transaction and context; no policy applies. The phases, in this order (``--phases`` picks some):
 
-* ``off``: the service role, which bypasses RLS: the same statement, the same explicit organization filter,
-  the same transaction and context; no policy applies;
-* ``enforce`` (phase "007 deployed"): the app role, under 006's permissive and 007's restrictive policies,
-  with the context of the organization's owner.
+* "007 deployed", case ``enforce``: the app role, under 006's permissive and 007's restrictive policies,
+  with the context of the organization's owner (targets: pages within 1.10x, counts within 1.35x);
+* "shadow", case ``shadow``: 007 reverted, 014_rls_shadow deployed, every platform table in shadow mode (as
+  ``orgbase rls mode shadow`` sets it, as the service role): the app role, the same traffic, which filters by
+  organization as the API does (target: within 1.25x). The traffic conforms, so shadow mode must record no
+  violation, and lose no record: the phase prints the violations recorded, the statements observed and the
+  sends lost (``shadow.counters``) after the traffic, and again after the probe below, which reads another
+  tenant's rows and so must be recorded;
+* "permissive", case ``permissive``: the same with no table watched: what every API query pays for shadow
+  mode's policies (their first arm, ``NOT (SELECT rls_shadow.watch(...))``) while 007 is not deployed.
 
-A case is a small entry (``Case``), a phase a setup function and its cases (``Phase`` in ``PHASES``): the
-shadow case of issue 5 is one more phase (007 reverted, shadow mode on, the same traffic, against ``off``).
+A case is a small entry (``Case``), a phase a setup function and its cases (``Phase`` in ``PHASES``).
 Every query runs ``--warmup`` times in every case first, and each case must return exactly the baseline's
 rows (else it would measure something else, and the run stops); then ``--reps`` repetitions, each running
 every query in every case back to back, their order alternating, so that a noisy second hurts both alike. Per
@@ -32,7 +39,7 @@ targets: pages within 1.10x, counts within 1.35x), the median of the per-repetit
 p95s and of the transactions. Then one EXPLAIN (ANALYZE, BUFFERS) per query and case of what was timed:
 ``EXPLAIN EXECUTE`` of psycopg's own prepared statement, so the plan cache picks the generic or a custom plan
 as it did while timed. A probe shows the policies at work: with the large tenant's context, a count naming
-another tenant's projects sees none under enforce.
+another tenant's projects sees none under enforce (and all of them, recorded, in shadow mode).
 
 It measures; it does not judge: exit 0 whatever the figures, non-zero only on an error. ``--keep`` keeps the
 loaded database, and a later run with the same sizes and the same plan reuses it (its signature, written last,
@@ -73,9 +80,11 @@ from orgbase.migrate.plan import Plan, load_plan
 from orgbase.projects import service as project_service
 from orgbase.projects.models import Cursor as ProjectCursor
 from orgbase.projects.models import Order, SortKey
+from orgbase.rls import shadow
 
 ROOT = Path(__file__).resolve().parents[1]
 GATED = "007_restrictive_rls_policies"
+SHADOW_CHANGE = shadow.CHANGE  # 014_rls_shadow
 OVERRIDE_REASON = "benchmark: bench/rls_overhead.py on a generated database"
 DATA_VERSION = 1  # bump when the generated world changes: a kept database of another version is reloaded
 LARGE_TENANTS = 4
@@ -122,12 +131,15 @@ class Case:
 @dataclass(frozen=True)
 class Phase:
     """A state of the database (``setup`` brings it there and describes it) and the cases measured in it,
-    interleaved with ``baseline``; every ratio is against the baseline of the same phase."""
+    interleaved with ``baseline``; every ratio is against the baseline of the same phase. ``evidence``, if
+    any, says what the database recorded of the phase's traffic: called after the timed traffic and again
+    after the probe of another tenant's rows."""
 
     name: str
     setup: Callable[[Bench], str]
     cases: tuple[Case, ...]
     baseline: Case
+    evidence: Callable[[Bench], str] | None = None
 
 
 OFF = Case("off", "service", about="service role (BYPASSRLS): no policy applies; same filter, same context")
@@ -137,31 +149,62 @@ ENFORCE = Case(
     targets={"page": 1.10, "count": 1.35},
     about="app role, 007's restrictive policies, context of the organization's owner",
 )
+SHADOW = Case(
+    "shadow",
+    "app",
+    targets={"page": 1.25, "count": 1.25},
+    about="app role, 006's permissive policies and 014's shadow policies, every table watched",
+)
+PERMISSIVE = Case(
+    "permissive",
+    "app",
+    about="app role, 006's permissive policies and 014's shadow policies, no table watched",
+)
 
 
 def with_007(b: Bench) -> str:
     """007 deployed (through its gates' override when a previous phase reverted it)."""
     b.ensure_deployed(GATED)
-    return f"{GATED} deployed"
+    return f"{GATED} deployed (shadow mode's policies set aside by it)"
 
 
-# Shadow mode (issue 5) is one more phase after this one, against the same baseline, e.g. (with
-# ``from orgbase.rls import shadow``, once 014_rls_shadow has landed):
-#
-#   SHADOW = Case("shadow", "app", targets={"page": 1.25, "count": 1.25}, about="app role, shadow mode")
-#
-#   def shadow_on(b: Bench) -> str:
-#       b.revert(GATED)  # 006's permissive state; 014 stays
-#       b.ensure_deployed("014_rls_shadow")
-#       link = shadow.link_conninfo(b.settings)
-#       with b.service() as conn, conn.transaction():  # the mode is data
-#           shadow.set_mode(conn, tables=[], mode="shadow", actor="bench", link=link)
-#       return "007 reverted, every platform table in shadow mode"
-#
-#   PHASES = (Phase("007 deployed", with_007, (ENFORCE,), OFF), Phase("shadow", shadow_on, (SHADOW,), OFF))
-#
-# with_007 then also has to put the tables back in permissive mode, if 007 must not meet shadow mode.
-PHASES: tuple[Phase, ...] = (Phase("007 deployed", with_007, (ENFORCE,), OFF),)
+def shadow_on(b: Bench) -> str:
+    """007 reverted (006's permissive policies and 014's shadow policies), every platform table in shadow
+    mode: the mode is data, set as ``orgbase rls mode shadow`` sets it, as the service role."""
+    b.revert(GATED)
+    b.ensure_deployed(SHADOW_CHANGE)
+    with b.service() as conn, conn.transaction():
+        shadow.set_mode(conn, tables=[], mode="shadow", actor="bench", link=shadow.link_conninfo(b.settings))
+    b.mark = b.shadow_snapshot()
+    return f"{GATED} reverted, {SHADOW_CHANGE} deployed, every platform table in shadow mode"
+
+
+def shadow_off(b: Bench) -> str:
+    """007 reverted, every platform table in permissive mode: what every API query pays for shadow mode's
+    policies (their first arm, ``NOT (SELECT rls_shadow.watch(...))``) while nothing is watched."""
+    b.revert(GATED)
+    b.ensure_deployed(SHADOW_CHANGE)
+    with b.service() as conn, conn.transaction():
+        shadow.set_mode(conn, tables=[], mode="permissive", actor="bench", link=None)
+    b.mark = b.shadow_snapshot()
+    return f"{GATED} reverted, {SHADOW_CHANGE} deployed, every platform table in permissive mode"
+
+
+def recorded(b: Bench) -> str:
+    """Violating statements and rows recorded, statements observed and sends lost since the phase began."""
+    now = b.shadow_snapshot()
+    violations, rows, observed, lost = (x - y for x, y in zip(now, b.mark, strict=True))
+    return (
+        f"violations recorded: {violations} statement(s), {rows} row(s) (a floor); "
+        f"statements observed {observed:,}; records lost {lost} (shadow.counters)"
+    )
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase("007 deployed", with_007, (ENFORCE,), OFF),
+    Phase("shadow", shadow_on, (SHADOW,), OFF, recorded),
+    Phase("permissive", shadow_off, (PERMISSIVE,), OFF, recorded),
+)
 
 
 # -- the world ----------------------------------------------------------------------------------------------
@@ -525,6 +568,7 @@ class PhaseResult:
     foreign: dict[str, int]  # case -> rows of another tenant it saw
     roles: dict[str, str]
     seconds: float
+    evidence: list[str] = field(default_factory=list)  # what the database recorded (``Phase.evidence``)
 
 
 def warm_up(b: Bench, runner: Runner, phase: Phase, qs: list[Query]) -> None:
@@ -582,7 +626,11 @@ def measure(b: Bench, phase: Phase, qs: list[Query], large: Tenant, typical: Ten
         result = timed(b, runner, phase, qs)
         result.state = state
         result.roles = {c.name: runner.describe(c) for c in cases}
+        if phase.evidence is not None:
+            result.evidence.append(f"after the warm-up and timed traffic: {phase.evidence(b)}")
         result.foreign = {c.name: runner.foreign(c, large, typical) for c in cases}
+        if phase.evidence is not None:
+            result.evidence.append(f"after the probe of another tenant's projects: {phase.evidence(b)}")
         result.plans = {(q.name, c.name): runner.explain(c, q) for q in qs for c in cases}
     finally:
         runner.close()
@@ -613,11 +661,13 @@ def report(result: PhaseResult, qs: list[Query]) -> list[str]:
     print(f"\nphase {phase.name!r}: {result.state}")
     for case in (base, *phase.cases):
         print(
-            f"  {case.name:<8} {result.roles[case.name]}, context {'set' if case.context else 'none'}: "
+            f"  {case.name:<10} {result.roles[case.name]}, context {'set' if case.context else 'none'}: "
             f"{case.about}; another tenant's projects seen: {result.foreign[case.name]:,}"
         )
+    for line in result.evidence:
+        print(f"  {line}")
     header = (
-        f"  {'query':<30} {'case':<8} {'median ms':>9} {'p95 ms':>7} {'tx ms':>6}   "
+        f"  {'query':<30} {'case':<10} {'median ms':>9} {'p95 ms':>7} {'tx ms':>6}   "
         f"ratio to {base.name} (+ms), paired, p95, tx"
     )
     print("\n" + header)
@@ -629,7 +679,7 @@ def report(result: PhaseResult, qs: list[Query]) -> list[str]:
         for case in (base, *phase.cases):
             s = result.samples[(q.name, case.name)]
             med, tail = statistics.median(s.query), p95(s.query)
-            line = f"  {q.name if case is base else '':<30} {case.name:<8} {ms(med):>9.3f} {ms(tail):>7.3f} "
+            line = f"  {q.name if case is base else '':<30} {case.name:<10} {ms(med):>9.3f} {ms(tail):>7.3f} "
             line += f"{ms(statistics.median(s.tx)):>6.3f}"
             if case is not base:
                 ratio, paired = med / b_med, statistics.median(result.pairs[(q.name, case.name)])
@@ -704,6 +754,7 @@ class Bench:
     sizes: Sizes
     database: str = ""
     reused: bool = False
+    mark: tuple[int, ...] = ()  # shadow mode's counts when the phase began (``shadow_snapshot``)
 
     def url(self, role: Role, database: str | None = None) -> str:
         return self.cluster.url(role, database or self.database)
@@ -743,6 +794,17 @@ class Bench:
             rows = ledger.rows(conn)
             if change_id in rows and rows[change_id].state in ("deployed", "adopted"):
                 self.engine(conn).revert(change_id)
+
+    def shadow_snapshot(self) -> tuple[int, ...]:
+        """Shadow mode's record, in totals: violating statements, their rows, statements observed, sends
+        lost (a violation aggregates the statements of one key: a rerun may add to an existing one)."""
+        with self.service() as conn:
+            row = conn.execute(
+                "select coalesce(sum(statements), 0), coalesce(sum(rows), 0) from rls_shadow.violations"
+            ).fetchone()
+            counts = shadow.counters(conn)
+        assert row is not None
+        return (int(row[0]), int(row[1]), counts.observed, counts.failures)
 
     def service(self) -> psycopg.Connection[Any]:
         """An autocommit connection of the service role (``with b.service() as conn``): phase setups."""
@@ -820,9 +882,9 @@ class Bench:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Median and p95 latency of the API's org-scoped queries (project and audit pages, "
-        "counts) with 007's restrictive RLS enforced (app role) against RLS off (service role, BYPASSRLS), "
-        "same filter, same transaction and context, interleaved in one run; with their plans. "
-        "Exit 0 whatever the figures.",
+        "counts) with 007's restrictive RLS enforced (app role), in shadow mode and in permissive mode "
+        "(014, 007 reverted), each against RLS off (service role, BYPASSRLS), same filter, same "
+        "transaction and context, interleaved in one run; with their plans. Exit 0 whatever the figures.",
     )
     parser.add_argument(
         "--home", default=".orgbase-bench", help="embedded cluster folder (default: %(default)s)"
@@ -853,6 +915,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="keep the loaded database; a later run with the same sizes reuses it",
     )
     parser.add_argument("--fresh", action="store_true", help="reload even if a kept database matches")
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        choices=[p.name.split()[0] for p in PHASES],
+        default=[p.name.split()[0] for p in PHASES],
+        metavar="PHASE",
+        help="the phases to run, in the script's order: 007 (enforce), shadow, permissive (default: all)",
+    )
     args = parser.parse_args(argv)
     if args.orgs < LARGE_TENANTS + 1:
         parser.error(f"--orgs must be at least {LARGE_TENANTS + 1} (the large tenants and a typical one)")
@@ -911,7 +981,7 @@ def run(b: Bench) -> None:
     for t in (large, typical):
         print(f"  {t.label} tenant {t.org}: {t.projects:,} projects, {t.audit:,} audit rows; owner {t.owner}")
     summary, phases = [], []
-    for phase in PHASES:
+    for phase in [p for p in PHASES if p.name.split()[0] in b.args.phases]:
         result = measure(b, phase, qs, large, typical)
         phases.append(result)
         summary += report(result, qs)
