@@ -2,9 +2,9 @@
 
 Both are one transaction on one pooled connection, committed before the response is sent
 (``scope="function"``: FastAPI would otherwise run the code after ``yield`` once the response is gone).
-``TenantConn`` runs in pipeline mode: BEGIN, the context and the first query leave as one message, and when
-the route returns, COMMIT and the pool's leftover check ride on the pipeline's closing sync (two round trips
-for a one-query request).
+``TenantConn`` runs in pipeline mode behind a BEGIN of its own: BEGIN, the context and the route's first query
+go out with no wait between them, and when the route returns, COMMIT and the pool's leftover check ride on the
+pipeline's closing sync (two round trips for a one-query request).
 """
 
 from __future__ import annotations
@@ -47,9 +47,6 @@ class Tenant:
 
     conn: AsyncConn
     binding: tenant.Binding
-    request_id: str
-    client_ip: str | None
-    user_agent: str | None
 
     async def principal(self) -> tenant.Principal:
         """The authenticated user and the organization the request acts in."""
@@ -57,28 +54,28 @@ class Tenant:
 
 
 async def get_tenant(request: Request) -> AsyncIterator[Tenant]:
-    """Bind the context (BEGIN, auth_bind and the route's first query leave as one pipelined message).
+    """Bind the context (BEGIN, auth_bind and the route's first query go out without a wait between them).
 
     It takes its connection from the pool itself rather than through ``Conn``: one generator dependency per
     request instead of two (the same ``pool.connection()``: ROLLBACK when the route raises).
     """
     settings: Settings = request.app.state.settings
-    request_id: str = request.state.request_id
-    if settings.bench_no_context:  # benchmark only: the same transaction and handler, no context at all
-        async with _pool(request).connection() as conn:
-            async with conn.pipeline():
-                yield Tenant(conn, tenant.Binding.unbound(), request_id, None, None)
-                done = await pools.finish(conn)
-            await done.verify()
-        return
-    token = bearer_token(request)
-    org = _path_org(request)
+    # bench_no_context (benchmark only): the same transaction and handler with no context at all.
+    token, org = (None, None) if settings.bench_no_context else (bearer_token(request), _path_org(request))
     async with _pool(request).connection() as conn:
+        # Autocommit because the BEGIN is ours (``pools.begin``); set outside the pipeline, where psycopg
+        # would otherwise sync (a round trip) to check that no transaction is open.
+        await conn.set_autocommit(True)
         async with conn.pipeline():
-            binding = await tenant.bind(conn, token=token, organization_id=org, request_id=request_id)
-            yield Tenant(conn, binding, request_id, client_ip(request), request.headers.get("user-agent"))
-            # The route returned: COMMIT and the reset check go with the closing sync (an error raises
-            # there, before the response); a route that raised skips this, and the pool's exit rolls back.
+            await pools.begin(conn)
+            binding = tenant.Binding.unbound()
+            if token is not None:
+                binding = await tenant.bind(
+                    conn, token=token, organization_id=org, request_id=request.state.request_id
+                )
+            yield Tenant(conn, binding)
+            # The route returned: COMMIT and the reset check go with the closing sync (an error raises there,
+            # before the response); a route that raised skips this, and the pool's exit rolls back.
             done = await pools.finish(conn)
         await done.verify()
 

@@ -5,11 +5,13 @@ A connection goes back to the pool after its request's transaction ended. The co
 setting (a session-level ``SET`` by a bug) raises there, which makes the pool discard it instead of lending
 another tenant's context to the next request.
 
-The check costs a round trip of its own. A request in pipeline mode can end its transaction with ``finish``:
-COMMIT and the same check queued behind the request's last statement, sent by the pipeline's closing sync (a
-round trip that happens anyway). A clean result marks the connection as checked, and the reset hook then
-trusts that mark for this one return instead of asking again; a dirty or missing result leaves the
-connection unmarked, and the hook asks the server and discards it.
+A tenant request runs in pipeline mode. ``begin`` queues its BEGIN like any statement: psycopg's own BEGIN is
+followed by a Sync that it waits for (to learn the transaction status), a round trip before the first query.
+``finish`` queues COMMIT and the leftover check behind the request's last statement, sent by the pipeline's
+closing sync (a round trip that happens anyway). So a one-query request makes two round trips. A clean check
+marks the connection as checked, and the reset hook then trusts that mark for this one return instead of
+asking again; a dirty or missing result leaves the connection unmarked, and the hook asks the server and
+discards it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ class ContextLeak(psycopg.Error):
 _CHECKED: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
 
 
+async def begin(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Queue BEGIN in ``conn``'s pipeline, for a connection put in autocommit mode before the pipeline began.
+
+    In autocommit mode psycopg sends no BEGIN of its own, so the transaction is this one, open on the server
+    until COMMIT (``finish``) or ROLLBACK (the pool's exit after an error). ``Finish.verify`` puts the
+    connection back out of autocommit; after an error the reset hook does.
+    """
+    await conn.execute("begin")
+
+
 class Finish:
     """COMMIT and the leftover check, queued in a pipeline; ``verify()`` after the pipeline has synced."""
 
@@ -40,10 +52,12 @@ class Finish:
         self._conn, self._cursor = conn, cursor
 
     async def verify(self) -> None:
-        """Mark the connection checked if the transaction is over and no context setting survived it."""
+        """If the transaction is over and no context setting survived it: mark the connection checked and
+        leave autocommit (the pool's mode)."""
         row = await self._cursor.fetchone()
         idle = self._conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
         if idle and row is not None and not any(row):
+            await self._conn.set_autocommit(False)
             _CHECKED.add(self._conn)
 
 
@@ -58,7 +72,10 @@ async def check_clean(conn: psycopg.AsyncConnection[Any]) -> None:
     """Reset hook: raise (so the pool discards ``conn``) if any context setting survived the transaction."""
     if conn in _CHECKED:  # checked after its COMMIT by ``finish``, and nothing ran on it since
         _CHECKED.discard(conn)
-        return
+        if (
+            not conn.autocommit
+        ):  # else it is not as ``verify`` left it: ask the server (which resets the mode)
+            return
     # In autocommit the check is one round trip (no transaction to end after it); switching is client-side.
     await conn.set_autocommit(True)
     try:

@@ -3,9 +3,10 @@
 ``bind`` queues one call, ``platform.auth_bind(token_hash, org, request_id)``: a narrow definer function that
 validates the session, checks membership of the addressed organization (else: not found), and sets
 ``app.current_user_id``, ``app.current_org_id`` and ``app.request_id`` with ``set_config(..., true)``. The
-connection is in pipeline mode, so BEGIN, this call and the route's first query leave in one message; the
-principal is read from the result only when someone asks for it. Any error of the call aborts the
-transaction, so no later query of the request runs without its context.
+connection is in pipeline mode behind the request's own BEGIN (``pool.begin``), so BEGIN, this call and the
+route's first query go out with no wait between them; the principal is read from the result only when someone
+asks for it. Any error of the call aborts the transaction, so no later query of the request runs without its
+context: the route's first fetch raises it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class Principal:
     first_name: str | None
     last_name: str | None
     active_org_id: uuid.UUID | None
+
+
+# One row factory for every request (it only builds the row maker once a result has arrived).
+_PRINCIPAL_ROW = class_row(Principal)
 
 
 def token_hash(token: str) -> str:
@@ -69,7 +74,7 @@ class Binding:
 async def bind(
     conn: psycopg.AsyncConnection[Any], *, token: str, organization_id: uuid.UUID | None, request_id: str
 ) -> Binding:
-    """Queue the context of this request as the transaction's first statement."""
-    cur = conn.cursor(row_factory=class_row(Principal))
+    """Queue the context of this request as the transaction's first statement (after its BEGIN)."""
+    cur = conn.cursor(row_factory=_PRINCIPAL_ROW)
     await cur.execute(BIND, [token_hash(token), organization_id, request_id])
     return Binding(cur)
