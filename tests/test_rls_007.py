@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 
 from orgbase.api.app import create_app
+from orgbase.db.tenant import set_context as as_user
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import load_plan, render
 from orgbase.rls import harness
@@ -70,14 +71,6 @@ Conn = psycopg.Connection[Any]
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def as_user(conn: Conn, user: uuid.UUID | None, org: uuid.UUID | None) -> None:
-    """The request context, transaction-local, as auth_bind sets it."""
-    conn.execute(
-        "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true)",
-        [str(user) if user else "", str(org) if org else ""],
-    )
 
 
 def org_ids(conn: Conn, table: str) -> set[uuid.UUID]:

@@ -16,6 +16,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from psycopg import sql
 
+from orgbase.db.tenant import set_context
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import Change, load_plan
 from orgbase.rls import harness, rules, runs
@@ -314,10 +315,7 @@ def _random_world_run(
         user = users[ui % len(users)]
         org = orgs[oi % len(orgs)] if oi is not None else None
         ctx = rules.Ctx(user, org, members, matrix)
-        conn.execute(
-            "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true)",
-            [str(user), str(org) if org else ""],
-        )
+        set_context(conn, user, org)
         _one_operation(conn, ctx, what, orgs[target % len(orgs)], orgs, members, projects, audits)
 
 

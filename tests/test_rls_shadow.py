@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from orgbase.db.tenant import set_context as as_user
 from orgbase.errors import Conflict, InvalidInput, NotFound
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.gates import default_gates
@@ -36,15 +37,6 @@ def put(db: Database, mode: str, *tables: str) -> None:
     with db.connect() as conn, conn.transaction():
         link = shadow.link_conninfo(db.settings) if mode == "shadow" else None
         shadow.set_mode(conn, tables=list(tables), mode=mode, actor="test", link=link)
-
-
-def as_user(conn: Conn, user: uuid.UUID | None, org: uuid.UUID | None, request: str = "") -> None:
-    """The API's context, transaction-local."""
-    conn.execute(
-        "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true), "
-        "set_config('app.request_id', %s, true)",
-        [str(user) if user else "", str(org) if org else "", request],
-    )
 
 
 def recorded(db: Database, *, include_acked: bool = True) -> list[shadow.Violation]:

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from orgbase.db.tenant import set_context as as_user
 from tests.fixtures.cluster import Database
 
 pytestmark = pytest.mark.db
@@ -50,13 +51,6 @@ def app(migrated_db: Database) -> Iterator[psycopg.Connection[Any]]:
     """A connection as the app role, in a transaction, as the API will hold one."""
     with migrated_db.connect("app", autocommit=False) as conn:
         yield conn
-
-
-def as_user(conn: psycopg.Connection[Any], user: uuid.UUID | None, org: uuid.UUID | None = None) -> None:
-    conn.execute(
-        "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true)",
-        [str(user) if user else "", str(org) if org else ""],
-    )
 
 
 # -- 005: audit_logs is append-only -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from orgbase.db.tenant import set_context
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import load_plan
 from orgbase.rls.world import build_world
@@ -38,10 +39,7 @@ def test_naming_an_id_fails_alike_whether_it_exists_elsewhere_or_not(migrated_db
         ),
     ]
     with migrated_db.connect("app", autocommit=False) as app:
-        app.execute(
-            "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true)",
-            [str(w.ada), str(w.a.id)],
-        )
+        set_context(app, w.ada, w.a.id)
         for statement, params in statements:
             for row_id in (w.b.project, uuid.uuid4()):  # another organization's id, and a fresh one
                 with pytest.raises(psycopg.errors.InsufficientPrivilege), app.transaction():

@@ -22,6 +22,23 @@ from psycopg.rows import class_row
 from orgbase.errors import Unauthenticated
 
 BIND = "select * from platform.auth_bind(%s, %s, %s)"
+_SET_CONTEXT = (
+    "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true), "
+    "set_config('app.request_id', %s, true)"
+)
+
+
+def set_context(
+    conn: psycopg.Connection[Any],
+    user: uuid.UUID | None,
+    org: uuid.UUID | None = None,
+    request_id: str = "",
+) -> None:
+    """Set a context directly, unchecked and transaction-local, as auth_bind leaves it (None: unset).
+
+    For the RLS harness and the tests, which play a request as the app role; the API goes through auth_bind.
+    """
+    conn.execute(_SET_CONTEXT, [str(user) if user else "", str(org) if org else "", request_id])
 
 
 @dataclass(frozen=True)

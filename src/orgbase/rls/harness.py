@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from orgbase.db.tenant import set_context
 from orgbase.rls import rules
 from orgbase.rls.probes import CONTEXTS, SUBJECTS, Probe, probes
 from orgbase.rls.world import World, build_world
@@ -147,10 +148,7 @@ def _check(conn: Conn, world: World, p: Probe, grants: dict[str, Any]) -> Check:
     """Run one probe in a savepoint, in its context; judge it against the rules and the grants."""
     granted = grants["move"] if p.variant == "move" else grants[p.command]
     expected = bool(granted) and rules.expected(p.table, p.command, p.ctx, p.old, p.new)
-    conn.execute(
-        "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true)",
-        [str(p.ctx.user) if p.ctx.user else "", str(p.ctx.org) if p.ctx.org else ""],
-    )
+    set_context(conn, p.ctx.user, p.ctx.org)
     observed, error = _observe(conn, p)
     return Check(p.table, p.command, p.subject, p.context, p.variant, expected, observed, error)
 
