@@ -6,17 +6,20 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 LINT_PATHS    := src tests $(wildcard bench)
 
-RUN_PACKAGES  := postgresql
-TEST_PACKAGES := postgresql postgresql-15-pgtap pgbouncer redis-server
+# gcc and libc6-dev build the orgbase_seal extension (ext/orgbase_seal) that migration 016 needs.
+RUN_PACKAGES  := postgresql gcc libc6-dev
+TEST_PACKAGES := $(RUN_PACKAGES) postgresql-15-pgtap pgbouncer redis-server
 
 .PHONY: run test lint typecheck unit bench clean
 
 run: $(STAMP)
 	scripts/install-deps.sh $(RUN_PACKAGES)
+	scripts/build-seal.sh
 	$(BIN)/orgbase run
 
 test: $(STAMP)
 	scripts/install-deps.sh $(TEST_PACKAGES)
+	scripts/build-seal.sh
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
@@ -36,4 +39,4 @@ $(STAMP): pyproject.toml
 
 clean:
 	-$(BIN)/orgbase db stop 2>/dev/null
-	rm -rf $(VENV) .orgbase-test .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .orgbase-test .mypy_cache .ruff_cache .pytest_cache build

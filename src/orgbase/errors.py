@@ -5,7 +5,8 @@ Every error that orgbase raises on purpose is an ``OrgbaseError``::
     OrgbaseError
     ├── ConfigError              bad or missing settings
     ├── ServerError              the embedded PostgreSQL cannot be found, started or reached
-    │   └── BinariesMissing      no PostgreSQL server binaries on this machine
+    │   ├── BinariesMissing      no PostgreSQL server binaries on this machine
+    │   └── ExtensionMissing     the server lacks an extension orgbase needs (orgbase_seal)
     ├── CredentialsError         a key or stored credential is unusable (databases/crypto.py)
     ├── DomainError              what an API caller did wrong or may not do (api/errors.py: HTTP status)
     │   ├── InvalidInput         malformed or out-of-range input
@@ -43,6 +44,10 @@ class ServerError(OrgbaseError):
 
 class BinariesMissing(ServerError):
     """No PostgreSQL server binaries were found on this machine."""
+
+
+class ExtensionMissing(ServerError):
+    """The database server lacks an extension that orgbase needs (orgbase_seal: scripts/build-seal.sh)."""
 
 
 class PlanError(OrgbaseError):

@@ -7,8 +7,11 @@
 | *_app     | yes   | subject   | the API: owns nothing, DML only through grants               |
 | *_shadow  | yes   | subject   | shadow mode's recorder: may call rls_shadow.record, nothing else |
 
-Each database also gets the dblink extension (in schema ``dblink``, usable by the owner role alone): shadow
-mode records a violation on a connection of its own, so that the record survives the request's rollback.
+Each database also gets two extensions, which only a superuser may create: dblink (in schema ``dblink``,
+usable by the owner role alone: shadow mode records a violation on a connection of its own, so that the record
+survives the request's rollback), and orgbase_seal (``ext/orgbase_seal``, built and installed on the server by
+``scripts/build-seal.sh``): the request's organization and permissions, sealed once per transaction by the
+owner's definer functions and read by the policies (migration 016).
 
 Under FORCE ROW LEVEL SECURITY a definer function owned by a role without BYPASSRLS sees nothing, and
 BYPASSRLS is not inherited through SET ROLE: hence an owner that has it itself.
@@ -20,8 +23,9 @@ import psycopg
 from psycopg import sql
 
 from orgbase.config import Settings
+from orgbase.errors import ExtensionMissing
 
-VERSION = 3
+VERSION = 4
 """Bumped when bootstrap grants something new, so that existing embedded clusters are bootstrapped again."""
 
 
@@ -109,7 +113,8 @@ def ensure_database(conn: psycopg.Connection, settings: Settings, name: str) -> 
 
 
 def harden_database(url: str, settings: Settings) -> None:
-    """Inside the database: nothing for PUBLIC, no function executable by PUBLIC by default, and dblink."""
+    """Inside the database: nothing for PUBLIC, no function executable by PUBLIC by default, dblink and
+    orgbase_seal."""
     owner = sql.Identifier(settings.owner_role)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
@@ -119,6 +124,7 @@ def harden_database(url: str, settings: Settings) -> None:
             )
         )
         ensure_dblink(conn, settings)
+        ensure_seal(conn, settings)
 
 
 DBLINK_FUNCTIONS = ("dblink_connect(text,text)", "dblink_exec(text,text)", "dblink_get_connections()")
@@ -142,6 +148,38 @@ def ensure_dblink(conn: psycopg.Connection, settings: Settings) -> None:
         conn.execute(
             sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL("dblink." + signature), owner)
         )
+
+
+def ensure_seal(conn: psycopg.Connection, settings: Settings) -> None:
+    """orgbase_seal in its schema: sealing for the owner alone, reading for the roles that run policies.
+
+    Only the owner may seal (its definer functions do, after checking the membership): a role that could call
+    ``seal()`` could name any organization. The app and service roles run statements under the policies that
+    read the seal; the owner's definers read it too.
+    """
+    available = conn.execute("select 1 from pg_available_extensions where name = 'orgbase_seal'").fetchone()
+    if available is None:
+        raise ExtensionMissing(
+            "the orgbase_seal extension is not installed on this PostgreSQL server: build and install "
+            "it on the server's host with scripts/build-seal.sh (make run and make test do), then "
+            "bootstrap again"
+        )
+    readers = [sql.Identifier(r) for r in (settings.owner_role, settings.service_role, settings.app_role)]
+    conn.execute("CREATE EXTENSION IF NOT EXISTS orgbase_seal")  # schema orgbase_seal, from its control file
+    conn.execute("REVOKE ALL ON SCHEMA orgbase_seal FROM PUBLIC")
+    conn.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA orgbase_seal FROM PUBLIC")
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA orgbase_seal TO {}").format(sql.SQL(", ").join(readers)))
+    for reader in ("org_if_can(text)", "watching(text)"):
+        conn.execute(
+            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                sql.SQL("orgbase_seal." + reader), sql.SQL(", ").join(readers)
+            )
+        )
+    conn.execute(
+        sql.SQL("GRANT EXECUTE ON FUNCTION orgbase_seal.seal(uuid, uuid, text[], text[]) TO {}").format(
+            sql.Identifier(settings.owner_role)
+        )
+    )
 
 
 def create_database(superuser_url: str, settings: Settings, name: str) -> None:
