@@ -10,9 +10,10 @@ says "benchmark" (recorded in the ledger's events, as any override). Then VACUUM
 The queries are the API's own: the two list pages are captured from ``orgbase.projects.service.list_page``
 and ``orgbase.audit.service.list_page`` (a first page and a keyset page from the middle of the list, 50 rows
 asked as 51), the counts are the API's count of an organization's projects (``billing/limits.py``) and the
-same count over a large tenant's audit log. Each runs as a request does: BEGIN, the context set with
-``set_config(..., true)`` as ``platform.auth_bind`` sets it (user, organization, request id), the statement,
-COMMIT, on a connection kept open (prepared after 5 executions, as the API's pool; ``--no-prepare`` as behind
+same count over a large tenant's audit log. Each runs as a request does: BEGIN, the context bound with
+``platform.bind_context`` (user, organization, request id: the settings and the seal, as auth_bind leaves
+them, migration 016), the statement, COMMIT, on a connection kept open (prepared after 5 executions, as the
+API's pool; ``--no-prepare`` as behind
 PgBouncer). The statement alone is timed on the client (send, execute, fetch every row), and the transaction.
 
 A phase is a state of the database and the cases measured in it; every phase also measures the baseline,
@@ -24,7 +25,7 @@ the same transaction and context; no policy applies. The phases, in this order (
 * "shadow", case ``shadow``: 007 reverted, 014_rls_shadow deployed, every platform table in shadow mode (as
   ``orgbase rls mode shadow`` sets it, as the service role): the app role, the same traffic, which filters by
   organization as the API does (target: within 1.25x). The traffic conforms, so shadow mode must record no
-  violation, and lose no record: the phase prints the violations recorded, the statements observed and the
+  violation, and lose no record: the phase prints the violations recorded, the requests observed and the
   sends lost (``shadow.counters``) after the traffic, and again after the probe below, which reads another
   tenant's rows and so must be recorded;
 * "permissive", case ``permissive``: the same with no table watched: what every API query pays for shadow
@@ -98,10 +99,7 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 SPAN_S = 365 * 24 * 3600  # the audit rows cover one year, oldest first in the heap
 COPY_CHUNK = 20_000
 # The context, as platform.auth_bind (009) sets it: three transaction-local settings.
-CONTEXT = (
-    "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true), "
-    "set_config('app.request_id', %s, true)"
-)
+CONTEXT = "select platform.bind_context(%s, %s, %s)"
 # The API's count of an organization's projects (billing/limits.py, billing/service.py); the audit log has
 # no count endpoint, so its count is the same statement over audit_logs.
 COUNT_PROJECTS = "select count(*) from platform.projects where organization_id = %s"
@@ -191,12 +189,12 @@ def shadow_off(b: Bench) -> str:
 
 
 def recorded(b: Bench) -> str:
-    """Violating statements and rows recorded, statements observed and sends lost since the phase began."""
+    """Violating statements and rows recorded, requests observed and sends lost since the phase began."""
     now = b.shadow_snapshot()
     violations, rows, observed, lost = (x - y for x, y in zip(now, b.mark, strict=True))
     return (
         f"violations recorded: {violations} statement(s), {rows} row(s) (a floor); "
-        f"statements observed {observed:,}; records lost {lost} (shadow.counters)"
+        f"requests observed {observed:,}; records lost {lost} (shadow.counters)"
     )
 
 

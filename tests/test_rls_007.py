@@ -370,26 +370,89 @@ def test_owner_rows_need_members_grant_owner(world: World, app_conn: Conn) -> No
 
 
 def test_resetting_or_forging_the_context_does_not_escalate(world: World, rls_db: Database) -> None:
+    """The organization is sealed when the context is bound (016): settings changed afterwards, by SET,
+    RESET or set_config, move nothing the tenant policies let through; the app role cannot write the seal.
+    """
     with rls_db.connect("app", autocommit=False) as c:
         as_user(c, world.ada, world.a.id)
-        assert count(c, "projects") == 1
+        assert org_ids(c, "projects") == {world.a.id}
         c.execute("reset app.current_org_id")
-        assert count(c, "projects") == 0
+        assert org_ids(c, "projects") == {world.a.id}
         c.execute("set local app.current_org_id = %s" % sql.quote(str(world.b.id)))  # noqa: UP031 - SET takes no params
-        assert count(c, "projects") == 0 and count(c, "subscriptions") == 0
+        assert org_ids(c, "projects") == {world.a.id} and org_ids(c, "subscriptions") == {world.a.id}
+        c.execute("select set_config('app.current_org_id', %s, true)", [str(world.b.id)])
+        assert org_ids(c, "projects") == {world.a.id}
         c.execute(
             "set app.current_org_id = " + sql.quote(str(world.b.id))
         )  # session-level, on this connection only
-        assert count(c, "projects") == 0
+        assert org_ids(c, "projects") == {world.a.id}
         c.execute("reset all")
-        assert count(c, "projects") == 0 and count(c, "organizations") == 0
+        assert org_ids(c, "projects") == {world.a.id} and count(c, "organizations") == 0
         c.execute("set local row_security = off")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
             count(c, "projects")
         c.rollback()
+        # The seal is the owner's to write: not the app role's, directly or through the owner's helper.
+        for call, args in (
+            ("select orgbase_seal.seal(%s, %s, array['projects.read'], '{}')", [world.ada, world.b.id]),
+            ("select platform.seal_request(%s, %s, array['projects.read'])", [world.ada, world.b.id]),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+                c.execute(call, args)
+            c.rollback()
+        # A new transaction on the same connection starts with no seal, whatever the settings say.
+        c.execute("select set_config('app.current_user_id', %s, true)", [str(world.ada)])
+        c.execute("select set_config('app.current_org_id', %s, true)", [str(world.a.id)])
+        assert count(c, "projects") == 0
+        c.rollback()
         # What remains (threat model): SQL that can claim another user's id acts as that user.
         as_user(c, world.users["bob"], world.b.id)
         assert org_ids(c, "projects") == {world.b.id}
+        c.rollback()
+
+
+def test_the_seal_lasts_one_transaction_and_fails_closed_on_rollback(world: World, rls_db: Database) -> None:
+    """A seal belongs to the transaction that bound it: gone at its end, and gone with a savepoint that made
+    it (nothing rather than an older context); one bound before a savepoint survives the savepoint's rollback.
+    """
+    with rls_db.connect("app", autocommit=False) as c:
+        as_user(c, world.ada, world.a.id)
+        c.execute("savepoint before_probe")
+        c.execute("rollback to savepoint before_probe")
+        assert org_ids(c, "projects") == {world.a.id}
+        c.execute("savepoint rebind")
+        as_user(c, world.users["bob"], world.b.id)
+        assert org_ids(c, "projects") == {world.b.id}
+        c.execute("rollback to savepoint rebind")
+        assert count(c, "projects") == 0  # fail closed: not bob's, and not ada's either
+        c.commit()
+        assert count(c, "projects") == 0  # the next transaction: nothing sealed
+        as_user(c, world.ada, world.a.id)
+        c.commit()
+        assert count(c, "projects") == 0
+        c.rollback()
+
+
+def test_the_seal_holds_in_parallel_plans(world: World, rls_db: Database) -> None:
+    """Parallel workers do not share the leader's memory: the policies' helpers are PARALLEL RESTRICTED, so
+    a plan forced parallel evaluates the seal in the leader and returns what the serial plan returns."""
+    with rls_db.connect("app", autocommit=False) as c:
+        as_user(c, world.ada, world.a.id)
+        serial = org_ids(c, "projects"), count(c, "audit_logs")
+        for setting in (
+            "debug_parallel_query = on" if c.info.server_version >= 160000 else "force_parallel_mode = on",
+            "parallel_setup_cost = 0",
+            "parallel_tuple_cost = 0",
+            "min_parallel_table_scan_size = 0",
+            "enable_indexscan = off",
+            "enable_indexonlyscan = off",
+            "enable_bitmapscan = off",
+        ):
+            c.execute(f"set local {setting}")
+        plan = "\n".join(r[0] for r in c.execute("explain select count(*) from platform.audit_logs"))
+        assert "Parallel Seq Scan" in plan
+        assert (org_ids(c, "projects"), count(c, "audit_logs")) == serial
+        assert serial[0] == {world.a.id} and serial[1] > 0
         c.rollback()
 
 
@@ -616,9 +679,14 @@ def test_verify_fails_when_any_object_of_007_is_missing(rls_db: Database) -> Non
             "drop function platform.current_org_if_can(text) cascade",
             "grant execute on function platform.current_member_can(text) to public",
             "grant execute on function platform.current_org_if_can(text) to public",
-            "alter function platform.current_org_if_can(text) security invoker",
+            "alter function platform.current_user_org_ids() security invoker",
             "alter function platform.current_user_org_ids() volatile",
-            "alter function platform.current_member_can(text) reset search_path",
+            "alter function platform.current_user_org_ids() reset search_path",
+            # 016's sealed helpers must stay inlinable (no definer, no SET) over the seal
+            "alter function platform.current_org_if_can(text) security definer",
+            "alter function platform.current_member_can(text) set search_path = pg_catalog",
+            "create or replace function platform.current_org_if_can(p_permission text) returns uuid"
+            " language sql stable parallel restricted as 'select platform.get_current_org_id()'",
             # a policy of the wrong shape: a per-row subquery
             "drop policy projects_restrictive_select on platform.projects;"
             " create policy projects_restrictive_select on platform.projects as restrictive for select"

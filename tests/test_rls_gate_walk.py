@@ -78,7 +78,7 @@ def test_the_seeds_plan_for_007(api: Api) -> None:
     # 3. API traffic under shadow mode: nothing 007 would deny.
     exercise(api)
     found = json.loads(orgbase_cli("rls", "violations", "--format", "json", env=env, check=True).stdout)
-    assert found["violations"] == [] and found["observed_statements"] > 0, found
+    assert found["violations"] == [] and found["observed_requests"] > 0, found
     # 4. Gates green once the window has passed, from the evidence alone.
     time.sleep(WINDOW_S + 0.5)
     green = gates(env)
@@ -94,4 +94,4 @@ def test_the_seeds_plan_for_007(api: Api) -> None:
     assert status["rls"]["enforced"] is False and {m["mode"] for m in status["rls"]["modes"]} == {"shadow"}
     exercise(api)
     after = json.loads(orgbase_cli("rls", "violations", "--format", "json", env=env, check=True).stdout)
-    assert after["violations"] == [] and after["observed_statements"] > found["observed_statements"]
+    assert after["violations"] == [] and after["observed_requests"] > found["observed_requests"]

@@ -1,5 +1,5 @@
--- Verify 007_restrictive_rls_policies: raises unless (1) the helpers are pinned-search_path STABLE PL/pgSQL
--- definers executable by the app and service roles only, (2) every table of schema platform, including one
+-- Verify 007_restrictive_rls_policies: raises unless (1) the helpers have their designed shape (016: two read
+-- the seal) and are executable by the app and service roles only, (2) every table of schema platform, including one
 -- added after this change, has a restrictive policy for each of SELECT, INSERT, UPDATE and DELETE, and the
 -- ones this change made are all there, (3) every restrictive predicate calls helpers only as (SELECT ...)
 -- (once per statement) and holds no subquery of its own, and (4) the policies behave: in a world made and
@@ -10,7 +10,9 @@ SET LOCAL orgbase.app_role = :"app_role";
 SET LOCAL orgbase.service_role = :"service_role";
 SET LOCAL orgbase.owner_role = :"owner_role";
 
--- (1) The helpers.
+-- (1) The helpers: current_user_org_ids() a STABLE PL/pgSQL definer owned by the owner with a pinned
+-- search_path; current_org_if_can() and current_member_can() inlinable SQL over the seal (016); all three
+-- executable by the app and service roles only.
 DO $$
 DECLARE
     app text := current_setting('orgbase.app_role');
@@ -18,16 +20,18 @@ DECLARE
     wrong text;
 BEGIN
     SELECT string_agg(e.sig, ', ') INTO wrong
-      FROM (VALUES ('platform.current_user_org_ids()', 'uuid[]'),
-                   ('platform.current_member_can(text)', 'boolean'),
-                   ('platform.current_org_if_can(text)', 'uuid')) AS e(sig, result)
+      FROM (VALUES ('platform.current_user_org_ids()', 'uuid[]', true, 'plpgsql'),
+                   ('platform.current_member_can(text)', 'boolean', false, 'sql'),
+                   ('platform.current_org_if_can(text)', 'uuid', false, 'sql')) AS e(sig, result, definer, lang)
      WHERE NOT EXISTS (
         SELECT 1 FROM pg_proc p
          WHERE p.oid = to_regprocedure(e.sig)
-           AND p.prosecdef AND p.provolatile = 's'
-           AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'plpgsql')
+           AND p.prosecdef = e.definer AND p.provolatile = 's'
+           AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = e.lang)
            AND pg_get_function_result(p.oid) = e.result
-           AND p.proconfig = ARRAY['search_path=pg_catalog, platform, pg_temp']
+           AND p.proconfig IS NOT DISTINCT FROM
+               CASE WHEN e.definer THEN ARRAY['search_path=pg_catalog, platform, pg_temp'] END
+           AND (e.definer OR p.prosrc LIKE '%orgbase_seal.org_if_can(%')
            AND p.proowner = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_setting('orgbase.owner_role'))
            AND p.proacl IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = 0)
@@ -35,8 +39,8 @@ BEGIN
                       WHERE a.grantee <> p.proowner AND a.privilege_type = 'EXECUTE' ORDER BY 1)
                = ARRAY(SELECT unnest(ARRAY[app, service]) ORDER BY 1));
     IF wrong IS NOT NULL THEN
-        RAISE EXCEPTION '007 verify: helpers missing, or not a STABLE PL/pgSQL definer owned by the owner with a pinned '
-                        'search_path and EXECUTE for the app and service roles only: %', wrong;
+        RAISE EXCEPTION '007 verify: helpers missing or not of their designed shape (owner, no PUBLIC, EXECUTE '
+                        'for the app and service roles only): %', wrong;
     END IF;
 END
 $$;
@@ -151,7 +155,7 @@ BEGIN
             (org_a, ada, 'verify.a'), (org_b, bob, 'verify.b'), (NULL, NULL, 'verify.platform');
 
         -- No context: nothing of any tenant, no user, no organization, no membership, no session.
-        PERFORM set_config('app.current_user_id', '', true), set_config('app.current_org_id', '', true);
+        PERFORM platform.bind_context(NULL, NULL);
         FOREACH t IN ARRAY ARRAY['projects', 'databases', 'subscriptions', 'invoices', 'payment_methods',
                                  'subscription_addons', 'invitations', 'audit_logs', 'organizations',
                                  'organization_members', 'users', 'user_sessions', 'sign_in_attempts'] LOOP
@@ -208,8 +212,7 @@ BEGIN
                 (rita, org_a, 'organizations', 'w', format('id = %L', org_a), 0)
             ) AS v(usr, org, tbl, key, cond, expected)
         LOOP
-            PERFORM set_config('app.current_user_id', c.usr::text, true),
-                    set_config('app.current_org_id', c.org::text, true);
+            PERFORM platform.bind_context(c.usr, c.org);
             EXECUTE format('SELECT count(*) FROM platform.%I WHERE (%s) AND (%s)', c.tbl,
                            preds ->> (c.tbl || ':' || c.key), c.cond) INTO n;
             IF n <> c.expected THEN
@@ -221,7 +224,7 @@ BEGIN
 
         -- A banned user reaches nothing, even in their own organization.
         UPDATE platform.users SET banned_until = now() + interval '1 day' WHERE id = ada;
-        PERFORM set_config('app.current_user_id', ada::text, true), set_config('app.current_org_id', org_a::text, true);
+        PERFORM platform.bind_context(ada, org_a);
         EXECUTE format('SELECT count(*) FROM platform.projects WHERE %s', preds ->> 'projects:r') INTO n;
         IF n <> 0 THEN
             RAISE EXCEPTION '007 verify: a banned user would still see % project(s)', n;
@@ -232,12 +235,11 @@ BEGIN
         -- service role that deploys is not a member of the app role, so there the check above stands alone.
         IF pg_has_role(session_user, app, 'MEMBER') THEN
             EXECUTE format('SET LOCAL ROLE %I', app);
-            PERFORM set_config('app.current_user_id', '', true), set_config('app.current_org_id', '', true);
+            PERFORM platform.bind_context(NULL, NULL);
             IF (SELECT count(*) FROM platform.projects) <> 0 THEN
                 RAISE EXCEPTION '007 verify: as the app role with no context, projects are visible';
             END IF;
-            PERFORM set_config('app.current_user_id', ada::text, true),
-                    set_config('app.current_org_id', org_a::text, true);
+            PERFORM platform.bind_context(ada, org_a);
             IF (SELECT array_agg(id) FROM platform.projects) IS DISTINCT FROM ARRAY[proj_a] THEN
                 RAISE EXCEPTION '007 verify: as the app role in A, projects other than A''s are visible';
             END IF;

@@ -23,8 +23,9 @@ BEGIN
         RAISE EXCEPTION '013 verify: auth_bind is missing, or not a definer with the pinned search_path, '
             'volatile, PL/pgSQL, with 009''s result and EXECUTE for % only', app;
     END IF;
-    -- This change's body: one lookup and RETURN NEXT, where 009's body ends with RETURN QUERY.
-    IF obj_description(f, 'pg_proc') NOT LIKE '%One lookup statement (013)'
+    -- This change's body (or 016's, which keeps it and also seals): one lookup and RETURN NEXT, where 009's
+    -- body ends with RETURN QUERY.
+    IF obj_description(f, 'pg_proc') NOT LIKE '%One lookup statement (013)%'
        OR (SELECT p.prosrc FROM pg_proc p WHERE p.oid = f) LIKE '%RETURN QUERY%' THEN
         RAISE EXCEPTION '013 verify: auth_bind is not the body of 013_auth_bind_fast';
     END IF;

@@ -2,7 +2,8 @@
 
 ``bind`` queues one call, ``platform.auth_bind(token_hash, org, request_id)``: a narrow definer function that
 validates the session, checks membership of the addressed organization (else: not found), and sets
-``app.current_user_id``, ``app.current_org_id`` and ``app.request_id`` with ``set_config(..., true)``. The
+``app.current_user_id``, ``app.current_org_id`` and ``app.request_id`` with ``set_config(..., true)``,
+and seals the organization and the user's permissions there for the policies (``orgbase_seal``, 016). The
 connection is in pipeline mode behind the request's own BEGIN (``pool.begin``), so BEGIN, this call and the
 route's first query go out with no wait between them; the principal is read from the result only when someone
 asks for it. Any error of the call aborts the transaction, so no later query of the request runs without its
@@ -22,10 +23,7 @@ from psycopg.rows import class_row
 from orgbase.errors import Unauthenticated
 
 BIND = "select * from platform.auth_bind(%s, %s, %s)"
-_SET_CONTEXT = (
-    "select set_config('app.current_user_id', %s, true), set_config('app.current_org_id', %s, true), "
-    "set_config('app.request_id', %s, true)"
-)
+_BIND_CONTEXT = "select platform.bind_context(%s, %s, %s)"
 
 
 def set_context(
@@ -34,11 +32,13 @@ def set_context(
     org: uuid.UUID | None = None,
     request_id: str = "",
 ) -> None:
-    """Set a context directly, unchecked and transaction-local, as auth_bind leaves it (None: unset).
+    """Bind a context without a token, as auth_bind leaves it (None: unset), for this transaction.
 
     For the RLS harness and the tests, which play a request as the app role; the API goes through auth_bind.
+    ``platform.bind_context`` sets the settings as given and seals the organization only if the user is a
+    member of it (migration 016): a context naming another organization sees nothing of it.
     """
-    conn.execute(_SET_CONTEXT, [str(user) if user else "", str(org) if org else "", request_id])
+    conn.execute(_BIND_CONTEXT, [user, org, request_id])
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,7 @@ def ws1_request_context(window_seconds: int) -> Gate:
         if wrong:
             return GateResult(name, False, "; ".join(wrong) + ": see `orgbase rls violations`")
         return GateResult(
-            name, True, f"{ev.observed} statement(s) with a user context observed {since}, none without"
+            name, True, f"{ev.observed} request(s) with a user context observed {since}, none without"
         )
 
     return Gate(name, "shadow mode saw API traffic, every query with a user context", check)

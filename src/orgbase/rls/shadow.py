@@ -206,7 +206,7 @@ class Counters:
 
 
 def counters(conn: psycopg.Connection[Any]) -> Counters:
-    """Statements with a user context observed, and sends that failed, in total."""
+    """Requests with a user context observed (counted when bound, 016), and sends that failed, in total."""
     row = conn.execute(
         "select coalesce(pg_sequence_last_value('rls_shadow.observed'), 0), "
         "coalesce(pg_sequence_last_value('rls_shadow.record_failures'), 0)"
@@ -248,7 +248,7 @@ def _group(found: Sequence[Violation], by: str) -> list[dict[str, Any]]:
 def report(found: Sequence[Violation], counters: Counters) -> dict[str, Any]:
     """The JSON document of ``orgbase rls violations --format json``."""
     return {
-        "observed_statements": counters.observed,
+        "observed_requests": counters.observed,
         "lost_records": counters.failures,
         "by_table": _group(found, "table"),
         "by_request": _group(found, "request"),
@@ -259,7 +259,7 @@ def report(found: Sequence[Violation], counters: Counters) -> dict[str, Any]:
 def report_text(found: Sequence[Violation], counters: Counters) -> str:
     """The same for a terminal: the two summaries, then each violation, newest first."""
     lines = [
-        f"{len(found)} violation(s); {counters.observed} statement(s) with a user context observed in all; "
+        f"{len(found)} violation(s); {counters.observed} request(s) with a user context observed in all; "
         f"{counters.failures} record(s) lost"
     ]
     if not found:
