@@ -30,6 +30,7 @@ import httpx2
 import psycopg
 import pytest
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -55,21 +56,29 @@ PASSWORD = "correct horse battery"
 
 
 class LiveServer:
-    """``app`` under uvicorn on 127.0.0.1 in a thread with its own event loop."""
+    """``app`` under uvicorn on 127.0.0.1 in a thread with its own event loop: uvloop and httptools, as
+    ``orgbase serve`` runs it (psycopg's async connections and the pool on uvloop)."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        # proto=IPPROTO_TCP: only then does asyncio set TCP_NODELAY on accepted connections; without it each
-        # keep-alive response waits ~40 ms (Nagle: uvicorn writes the head and the body separately).
+        # proto=IPPROTO_TCP, as server.py makes it: asyncio's own loop sets TCP_NODELAY only then (uvloop
+        # always does); without it each keep-alive response waits ~40 ms (Nagle: uvicorn writes the head and
+        # the body separately).
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(
-            app, loop="asyncio", http="h11", lifespan="on", log_level="warning", access_log=False, backlog=256
+            app,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            backlog=256,
         )
         self.server = uvicorn.Server(config)
-        self.loop = asyncio.new_event_loop()
+        self.loop = uvloop.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
 
     @property

@@ -4,6 +4,11 @@ uvicorn's multi-worker supervisor creates its socket with ``proto`` 0, and async
 TCP_NODELAY on accepted connections: every keep-alive response waits ~40 ms for Nagle (measured here: 87
 rps with 2 workers against 1,376 with 1; uvicorn issue 3149). A socket made with IPPROTO_TCP is inherited
 by the workers, and asyncio sets TCP_NODELAY on what it accepts.
+
+The event loop is uvloop and the HTTP parser httptools, named here rather than left to uvicorn's "auto"
+(which picks them only when they happen to be installed; both are pinned dependencies). Against asyncio's loop
+and h11, same code, same run (bench/api_throughput.py's two endpoints, with and without the context): 9-21%
+more requests per second, 2-16% less CPU per request. uvloop also sets TCP_NODELAY on every TCP connection.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=access_log,
+        loop="uvloop",
+        http="httptools",
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
