@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from orgbase.api import errors
+from orgbase.api.deps import TenantRoute, needs_tenant
 from orgbase.api.middleware import RequestContext
 from orgbase.api.routes import audit, auth, billing, databases, health, members, organizations, projects
 from orgbase.auth.passwords import Passwords
@@ -59,9 +61,29 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     routers = (health, auth, organizations, members, projects, databases, billing, audit)
     for module in routers:
-        app.include_router(module.router)
+        add_routes(app, module.router)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """Put ``router``'s routes on the app's own router, in order, instead of ``app.include_router``.
+
+    The routers here are plain groups (prefix and tags set on the router, nothing added when including), so
+    their routes are complete as they are. ``include_router`` (FastAPI 0.165) wraps each router in an
+    ``_IncludedRouter`` that every request walks twice (once to find the router, once more to find the route
+    in it), with scope bookkeeping per route tried. Counted per request (Python opcodes, in-process): 15% of
+    a single-row get and 14% of a 50-row page went to that. A route that takes ``TenantConn`` must be a
+    ``TenantRoute`` (which opens the tenant transaction around it): refused here otherwise, at start-up.
+    """
+    for route in router.routes:
+        if (
+            isinstance(route, APIRoute)
+            and not isinstance(route, TenantRoute)
+            and needs_tenant(route.dependant)
+        ):
+            raise TypeError(f"{route.path}: takes TenantConn but its router has no route_class=TenantRoute")
+    app.router.routes.extend(router.routes)
 
 
 # Generation-0 collections every 20,000 net allocations instead of 700 (and the older generations in

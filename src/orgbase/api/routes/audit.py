@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from orgbase.api.deps import TenantConn
+from orgbase.api.deps import TenantConn, TenantRoute
 from orgbase.audit import service as audit
 from orgbase.audit.models import ActionFilter, Cursor, Filters, Page, TargetId, TargetType
 from orgbase.orgs import service as orgs
 
-router = APIRouter(prefix="/api/organizations/{org_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/api/organizations/{org_id}/audit", tags=["audit"], route_class=TenantRoute)
 
 
 @router.get("")

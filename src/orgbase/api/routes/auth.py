@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from orgbase.api.deps import AppSettings, Conn, TenantConn, bearer_token, origin
+from orgbase.api.deps import AppSettings, Conn, TenantConn, TenantRoute, bearer_token, origin
 from orgbase.audit import service as audit
 from orgbase.auth import service as auth
 from orgbase.auth.models import Session, SetActiveOrg, SignIn, SignUp, UserOut, Validated
 from orgbase.errors import PermissionDenied
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=TenantRoute)
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 
-from orgbase.api.deps import TenantConn, origin
+from orgbase.api.deps import TenantConn, TenantRoute, origin
 from orgbase.audit.models import Cursor
 from orgbase.billing import service as billing
 from orgbase.billing.models import (
@@ -23,7 +23,7 @@ from orgbase.billing.models import (
     SubscriptionChange,
 )
 
-router = APIRouter(prefix="/api", tags=["billing"])
+router = APIRouter(prefix="/api", tags=["billing"], route_class=TenantRoute)
 ORG = "/organizations/{org_id}"
 
 

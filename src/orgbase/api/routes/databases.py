@@ -11,7 +11,7 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
-from orgbase.api.deps import TenantConn, origin
+from orgbase.api.deps import TenantConn, TenantRoute, origin
 from orgbase.databases import probe
 from orgbase.databases import service as databases
 from orgbase.databases.models import (
@@ -24,7 +24,7 @@ from orgbase.databases.models import (
     HealthUpdate,
 )
 
-router = APIRouter(prefix="/api/organizations/{org_id}", tags=["databases"])
+router = APIRouter(prefix="/api/organizations/{org_id}", tags=["databases"], route_class=TenantRoute)
 
 
 @router.post("/projects/{project_id}/databases", status_code=status.HTTP_201_CREATED)

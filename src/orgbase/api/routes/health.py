@@ -6,10 +6,10 @@ import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from orgbase.api.deps import Conn
+from orgbase.api.deps import Conn, TenantRoute
 from orgbase.migrate.state import readiness_problems
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=TenantRoute)
 
 # The app role may not read the ledger; ledger.summary() (made by the engine) tells it ids, checksums and
 # states, which it compares with the plan this process ships with.

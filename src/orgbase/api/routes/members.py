@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, status
 
-from orgbase.api.deps import AppSettings, TenantConn, origin
+from orgbase.api.deps import AppSettings, TenantConn, TenantRoute, origin
 from orgbase.members import service as members
 from orgbase.members.models import (
     Accepted,
@@ -23,7 +23,7 @@ from orgbase.members.models import (
     RoleChange,
 )
 
-router = APIRouter(prefix="/api", tags=["members"])
+router = APIRouter(prefix="/api", tags=["members"], route_class=TenantRoute)
 _ORG = "/organizations/{org_id}"
 
 

@@ -6,11 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
-from orgbase.api.deps import TenantConn, origin
+from orgbase.api.deps import TenantConn, TenantRoute, origin
 from orgbase.orgs import service as orgs
 from orgbase.orgs.models import Organization, OrganizationCreate, OrganizationUpdate
 
-router = APIRouter(prefix="/api/organizations", tags=["organizations"])
+router = APIRouter(prefix="/api/organizations", tags=["organizations"], route_class=TenantRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

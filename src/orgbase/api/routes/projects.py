@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from orgbase.api.deps import TenantConn, origin
+from orgbase.api.deps import TenantConn, TenantRoute, origin
 from orgbase.projects import service as projects
 from orgbase.projects.models import (
     Cursor,
@@ -20,7 +20,7 @@ from orgbase.projects.models import (
     Status,
 )
 
-router = APIRouter(prefix="/api/organizations/{org_id}/projects", tags=["projects"])
+router = APIRouter(prefix="/api/organizations/{org_id}/projects", tags=["projects"], route_class=TenantRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

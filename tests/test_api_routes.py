@@ -1,0 +1,100 @@
+"""How the app is put together: routes on the app's own router, tenant routes wrapped, the server's loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import socket
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from orgbase.api import server
+from orgbase.api.app import add_routes
+from orgbase.api.deps import TenantConn, TenantRoute, needs_tenant
+from orgbase.api.routes import audit, auth, billing, databases, health, members, organizations, projects
+from orgbase.db import tenant
+from tests.fixtures.api import Api
+
+MODULES = (health, auth, organizations, members, projects, databases, billing, audit)
+
+
+def test_every_router_makes_tenant_routes_and_knows_which_need_the_context() -> None:
+    routes = [route for module in MODULES for route in module.router.routes if isinstance(route, APIRoute)]
+    assert routes and all(isinstance(route, TenantRoute) for route in routes)
+    by_path = {
+        (route.path, method): needs_tenant(route.dependant) for route in routes for method in route.methods
+    }
+    assert by_path[("/api/organizations/{org_id}", "GET")] is True
+    assert by_path[("/api/organizations/{org_id}/projects", "POST")] is True
+    assert by_path[("/api/auth/validate", "GET")] is True
+    assert by_path[("/readyz", "GET")] is False
+    assert by_path[("/api/auth/signin", "POST")] is False
+
+
+def test_a_route_taking_the_context_without_tenant_route_is_refused_at_start_up() -> None:
+    plain = APIRouter(prefix="/x")
+
+    @plain.get("/{org_id}")
+    async def read(t: TenantConn) -> None:
+        """Would find no transaction: nothing opened it."""
+
+    with pytest.raises(TypeError, match="route_class=TenantRoute"):
+        add_routes(FastAPI(), plain)
+
+
+def test_the_context_call_selects_the_principal_fields_in_their_order() -> None:
+    # Rows come back as tuples and become a Principal by position (tenant.Binding.principal).
+    selected = re.fullmatch(r"select (.*) from platform\.auth_bind\(%s, %s, %s\)", tenant.BIND)
+    assert selected is not None
+    assert selected.group(1).split(", ") == [f.name for f in dataclasses.fields(tenant.Principal)]
+
+
+def test_serve_runs_uvloop_and_httptools(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def run(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        seen.update(loop=self.config.loop, http=self.config.http, sockets=sockets)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    server.serve(host="127.0.0.1", port=0, workers=1)
+    assert (seen["loop"], seen["http"]) == ("uvloop", "httptools")
+    (sock,) = seen["sockets"]
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
+    # Both installed (pinned dependencies): uvicorn resolves them without falling back.
+    assert uvicorn.Config(FastAPI(), loop="uvloop").get_loop_factory() is not None
+    uvicorn.Config(FastAPI(), http="httptools").load()
+
+
+@pytest.mark.db
+def test_the_app_routes_directly_and_tenant_requests_commit_before_answering(api: Api) -> None:
+    app = api.client.app
+    assert isinstance(app, FastAPI)
+    direct = {route.path for route in app.routes if isinstance(route, TenantRoute)}
+    assert {"/api/organizations/{org_id}", "/api/organizations/{org_id}/projects", "/readyz"} <= direct
+    owner = api.user("owner")
+    org = api.org(owner)  # a POST through a tenant route: its body read, then the transaction
+    made = api.client.post(
+        f"/api/organizations/{org}/projects", json={"name": "First"}, headers=owner.headers
+    )
+    assert made.status_code == 201, made.text
+    # Committed before the answer: another connection sees it at once.
+    with api.db.connect() as conn:
+        row = conn.execute("select name from platform.projects where id = %s", [made.json()["id"]]).fetchone()
+    assert row == ("First",)
+    # Refused requests: an invalid body (the context was bound, then rolled back), a malformed org id (refused
+    # before any connection); neither leaves anything.
+    bad = api.client.post(
+        f"/api/organizations/{org}/projects", json={"name": "x" * 500}, headers=owner.headers
+    )
+    assert bad.status_code == 422
+    malformed = api.client.get("/api/organizations/not-a-uuid", headers=owner.headers)
+    assert malformed.status_code == 422 and malformed.json()["code"] == "malformed_id"
+    listed = api.client.get(f"/api/organizations/{org}/projects", headers=owner.headers)
+    assert [p["name"] for p in listed.json()["items"]] == ["First"]
