@@ -90,3 +90,60 @@ def test_tenant_transaction_keeps_its_context_and_returns_the_connection_as_lent
             await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_queued_statements_go_out_with_the_next_write(api: Api) -> None:
+    """BEGIN and the context call wait in libpq's buffer (``pools.queue``) until the route's first query is
+    sent: the backend has received nothing before, and everything, in order, in the same transaction after."""
+    assert pools.QUEUEING  # psycopg's internals are where queue expects them (else: plain executes, slower)
+    owner = api.user("owner")
+    org = uuid.UUID(api.org(owner))
+
+    async def scenario() -> None:
+        conn = await psycopg.AsyncConnection.connect(api.db.app_url, autocommit=True, prepare_threshold=5)
+        watcher = await psycopg.AsyncConnection.connect(api.db.app_url, autocommit=True)
+        seen = "select query, state from pg_stat_activity where pid = %s"
+        try:
+            await conn.execute("select 'before'")
+            async with conn.pipeline():
+                await pools.begin(conn)
+                binding = await tenant.bind(conn, token=owner.token, organization_id=org, request_id="queued")
+                cur = await watcher.execute(seen, [conn.info.backend_pid])
+                assert await cur.fetchone() == ("select 'before'", "idle")  # nothing sent yet
+                cur = await conn.execute("select current_setting('app.request_id', true)")
+                assert await cur.fetchone() == ("queued",)  # BEGIN and auth_bind ran first
+                assert (await binding.principal()).user_id == uuid.UUID(owner.id)
+                done = await pools.finish(conn)
+            await done.verify()
+            assert not conn.autocommit  # verify found the transaction committed and nothing left
+            cur = await watcher.execute(seen, [conn.info.backend_pid])
+            row = await cur.fetchone()
+            assert row is not None and row[0].startswith("select current_setting") and row[1] == "idle"
+        finally:
+            await conn.close()
+            await watcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_queued_requests_survive_prepared_statements_and_rollbacks(api: Api) -> None:
+    """Prepared after 5 executions, deallocated by psycopg after each rollback (DEALLOCATE ALL), re-prepared:
+    queued statements and that maintenance, interleaved on one connection, keep every request right."""
+    owner = api.user("owner")
+    org = uuid.UUID(api.org(owner))
+
+    async def scenario() -> None:
+        pool = open_pool(api.db.app_url, min_size=1, max_size=1, prepare_threshold=5, name="test")
+        await pool.open(wait=True)
+        try:
+            for n in range(30):
+                if n % 7 == 6:  # refused: rolled back, and psycopg drops its prepared statements
+                    with pytest.raises(psycopg.Error) as raised:
+                        await _tenant_request(pool, token=owner.token + "x", org=org)
+                    assert raised.value.sqlstate == "OB401"
+                else:
+                    assert await _tenant_request(pool, token=owner.token, org=org) == [owner.id, owner.id]
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())

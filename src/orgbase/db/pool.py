@@ -12,12 +12,21 @@ closing sync (a round trip that happens anyway). So a one-query request makes tw
 marks the connection as checked, and the reset hook then trusts that mark for this one return instead of
 asking again; a dirty or missing result leaves the connection unmarked, and the hook asks the server and
 discards it.
+
+These statements are queued with ``queue``, not ``execute``: psycopg writes each pipelined statement to the
+socket on its own (a flush per ``execute``), and every write wakes the backend once more. ``queue`` leaves the
+statement in libpq's output buffer, so BEGIN and the context go out in one write with the route's first
+query's flush, and COMMIT and the check in one write before the closing sync. Measured on the single-row get
+with the context (2 workers, wrk, 10 interleaved rounds): writes to the server 6.9 -> 5.1 per request, polls
+11.9 -> 4.0, backend context switches 4.8 -> 3.5, CPU per request -8%, requests per second +7%.
 """
 
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from collections import deque
+from collections.abc import Generator, Sequence
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -35,14 +44,58 @@ class ContextLeak(psycopg.Error):
 _CHECKED: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
 
 
+# What ``queue`` drives inside psycopg (pinned at 3.3; tests/test_pool.py fails if these go away).
+QUEUEING = all(
+    hasattr(psycopg.AsyncCursor, n) for n in ("_start_query", "_convert_query", "_maybe_prepare_gen")
+)
+
+
+async def queue(
+    cursor: psycopg.AsyncCursor[Any], query: LiteralString, params: Sequence[Any] | None = None
+) -> None:
+    """Execute ``query`` on ``cursor`` in its connection's pipeline, but leave it in libpq's output buffer.
+
+    ``cursor.execute`` in a pipeline queues the statement and then flushes it: one socket write per statement.
+    This does what ``execute`` does up to the flush, with psycopg's own steps (its prepared statements and
+    the pipeline's result queue, so the cursor gets its result as usual), and moves the statement into
+    libpq's buffer; whatever psycopg sends next (the next ``execute``, a fetch, the closing sync) carries it
+    in the same write. Nothing changes on the server: the same statements, in the same order, in the same
+    transaction. For a connection in autocommit and pipeline mode (``begin``'s condition). It reaches into
+    psycopg's internals (3.3, pinned): in any other mode, or should they change, it is a plain ``execute``.
+    """
+    conn = cursor.connection
+    pipeline = conn._pipeline
+    commands = getattr(pipeline, "command_queue", None)
+    if pipeline is None or not conn.autocommit or not QUEUEING or not isinstance(commands, deque) or commands:
+        await cursor.execute(query, params)  # outside the one case queue is for: as psycopg would
+        return
+    async with conn.lock:
+        # Pending maintenance first (DEALLOCATE ALL after a rollback, evicted statements): it runs statements
+        # of its own, and must not deallocate one prepared by what is queued below.
+        await conn.wait(conn._prepared.maintain_gen(conn))
+        _no_wait(cursor._start_query(query))  # in autocommit: resets the cursor, sends no BEGIN of psycopg's
+        statement = cursor._convert_query(query, params)
+        _no_wait(cursor._maybe_prepare_gen(statement, prepare=None))  # in a pipeline: queued, never waits
+        cursor._last_query = query
+        while commands:  # into libpq's buffer; libpq sends it on the next flush
+            commands.popleft()()
+
+
+def _no_wait(gen: Generator[Any, Any, Any]) -> None:
+    """Run a psycopg generator that must complete without waiting for the socket."""
+    for _ in gen:
+        raise psycopg.InterfaceError("queue: psycopg wanted to wait (not in autocommit pipeline mode?)")
+
+
 async def begin(conn: psycopg.AsyncConnection[Any]) -> None:
     """Queue BEGIN in ``conn``'s pipeline, for a connection put in autocommit mode before the pipeline began.
 
     In autocommit mode psycopg sends no BEGIN of its own, so the transaction is this one, open on the server
     until COMMIT (``finish``) or ROLLBACK (the pool's exit after an error). ``Finish.verify`` puts the
-    connection back out of autocommit; after an error the reset hook does.
+    connection back out of autocommit; after an error the reset hook does. Not sent yet (``queue``): it goes
+    with the context call and the route's first query.
     """
-    await conn.execute("begin")
+    await queue(conn.cursor(), "begin")
 
 
 class Finish:
@@ -63,8 +116,9 @@ class Finish:
 
 async def finish(conn: psycopg.AsyncConnection[Any]) -> Finish:
     """Queue COMMIT and the leftover check in ``conn``'s pipeline (the pipeline's sync sends them)."""
-    await conn.execute("commit")
-    cursor = await conn.execute(_LEFTOVERS)
+    await queue(conn.cursor(), "commit")
+    cursor = conn.cursor()
+    await queue(cursor, _LEFTOVERS)
     return Finish(conn, cursor)
 
 

@@ -18,11 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import tuple_row
 
+from orgbase.db import pool
 from orgbase.errors import Unauthenticated
 
-BIND = "select * from platform.auth_bind(%s, %s, %s)"
+# The columns named in Principal's field order: a row is read as a plain tuple, and only when a route asks.
+BIND = (
+    "select user_id, session_id, organization_id, role, email, first_name, last_name, active_org_id"
+    " from platform.auth_bind(%s, %s, %s)"
+)
 _BIND_CONTEXT = "select platform.bind_context(%s, %s, %s)"
 
 
@@ -55,10 +60,6 @@ class Principal:
     active_org_id: uuid.UUID | None
 
 
-# One row factory for every request (it only builds the row maker once a result has arrived).
-_PRINCIPAL_ROW = class_row(Principal)
-
-
 def token_hash(token: str) -> str:
     """What the database stores of a session token: its SHA-256 (tokens have 256 random bits)."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -67,7 +68,7 @@ def token_hash(token: str) -> str:
 class Binding:
     """The queued context call of one request; ``principal()`` reads its result once."""
 
-    def __init__(self, cursor: psycopg.AsyncCursor[Principal] | None) -> None:
+    def __init__(self, cursor: psycopg.AsyncCursor[tuple[Any, ...]] | None) -> None:
         self._cursor = cursor
         self._principal: Principal | None = None
 
@@ -84,14 +85,19 @@ class Binding:
             row = await self._cursor.fetchone()
             if row is None:  # auth_bind raises rather than returning nothing; never trust silence
                 raise Unauthenticated("invalid or expired session")
-            self._principal = row
+            self._principal = Principal(*row)
         return self._principal
 
 
 async def bind(
     conn: psycopg.AsyncConnection[Any], *, token: str, organization_id: uuid.UUID | None, request_id: str
 ) -> Binding:
-    """Queue the context of this request as the transaction's first statement (after its BEGIN)."""
-    cur = conn.cursor(row_factory=_PRINCIPAL_ROW)
-    await cur.execute(BIND, [token_hash(token), organization_id, request_id])
+    """Queue the context of this request as the transaction's first statement (after its BEGIN).
+
+    A tuple cursor: most routes never read the principal, and a row factory such as ``class_row`` would build
+    the result's column descriptions on arrival whether or not anyone reads the row. Queued, not sent yet
+    (``pool.queue``): it goes out with BEGIN and the route's first query, in one write.
+    """
+    cur = conn.cursor(row_factory=tuple_row)
+    await pool.queue(cur, BIND, [token_hash(token), organization_id, request_id])
     return Binding(cur)
