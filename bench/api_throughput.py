@@ -11,13 +11,17 @@ interleaved in rounds (both servers started once and kept warm; in each round ev
 and no context back to back, their order alternating from round to round): per case the median requests per
 second, p50 and p99 over the rounds and their spread; per endpoint the ratio context / no context of each
 round and the median of those ratios, against the targets. On a 2-core machine one long run per case drifts by
-tens of percent; the ratio of two adjacent short runs does not.
+tens of percent; the ratio of two adjacent short runs does not. Each case also reports the CPU spent per
+request by the server's processes and by the database's app-role backends (from /proc, over the run), which
+drifts far less than requests per second when something else shares the machine, and how many cores everything
+else used meanwhile (wrk excepted): the figure that says whether a run was disturbed.
 
 Why the servers are not started with the ``uvicorn`` command: with ``--workers N`` uvicorn binds the listening
 socket itself with ``proto`` 0, asyncio then does not set TCP_NODELAY on accepted connections, and every
 keep-alive response waits ~40 ms for the client's delayed ACK (Kludex/uvicorn#3149). This script binds the
-socket with IPPROTO_TCP and hands it to uvicorn's own multiprocess supervisor; a short reference case with the
-plain ``uvicorn --workers 2`` command shows the difference (``--no-plain-cli`` skips it).
+socket with IPPROTO_TCP and hands it to uvicorn's own multiprocess supervisor (``orgbase.api.server``, which
+also runs uvloop and httptools; uvloop sets TCP_NODELAY itself); a short reference case with the plain
+``uvicorn --workers 2`` command on asyncio's loop and h11 shows the difference (``--no-plain-cli`` skips it).
 
 It measures; it does not judge: exit 0 whatever the figures, non-zero when something fails.
 Run: ``.venv/bin/python bench/api_throughput.py --help``.
@@ -31,6 +35,7 @@ import contextlib
 import hashlib
 import os
 import re
+import resource
 import secrets
 import signal
 import socket
@@ -91,6 +96,16 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def pids(self) -> list[int]:
+        """The supervisor and its workers: the processes of the server's process group."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.getpgid(int(entry.name)) == self.process.pid:
+                        found.append(int(entry.name))
+        return found
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # the supervisor and its workers
@@ -112,9 +127,11 @@ def start_server(label: str, env: dict[str, str], workers: int, *, plain_cli: bo
     """Start the API and wait until /healthz answers."""
     port = free_port()
     if plain_cli:
+        # On asyncio's loop and h11 (uvicorn's defaults without uvloop and httptools): uvloop sets TCP_NODELAY
+        # on every TCP connection itself, so the plain command shows the problem only without it.
         cmd = [sys.executable, "-m", "uvicorn", "orgbase.api.app:app_factory", "--factory"]
         cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-        cmd += ["--log-level", "warning", "--no-access-log"]
+        cmd += ["--loop", "asyncio", "--http", "h11", "--log-level", "warning", "--no-access-log"]
     else:
         cmd = [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)]
         cmd += ["--workers", str(workers)]
@@ -212,7 +229,59 @@ class Figures:
     non_2xx: int
     socket_errors: int
     status: int = 0  # the status of one request sent before the run
+    py_us: float = 0.0  # CPU per request of the server's processes (supervisor and workers), microseconds
+    pg_us: float = 0.0  # CPU per request of the database's app-role backends, microseconds
+    other_cores: float = 0.0  # CPU used meanwhile by everything else on the machine, wrk excluded, in cores
     raw: str = field(default="", repr=False)
+
+
+# -- CPU accounting (/proc): what a request costs, which drifts far less than req/s on a shared machine ---
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU of each of ``pids`` so far (processes that are gone are left out)."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return found
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU spent between two readings: a process that appeared in between counts from zero."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent not idle, from /proc/stat (all cores)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICK  # minus idle and iowait
+
+
+def children_seconds() -> float:
+    """CPU of this script's finished children (wrk), which /proc no longer shows."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Meter:
+    """Reads the CPU of one case: the server's processes and the bench database's app-role backends."""
+
+    service_url: str
+    database: str
+    app_role: str
+
+    def backends(self) -> list[int]:
+        with psycopg.connect(self.service_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "select pid from pg_stat_activity where datname = %s and usename = %s",
+                [self.database, self.app_role],
+            ).fetchall()
+        return [pid for (pid,) in rows]
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -266,12 +335,24 @@ def wrk(url: str, token: str, *, seconds: int, connections: int, threads: int) -
     return parse_wrk(proc.stdout)
 
 
-def measure(server: Server, path: str, token: str, args: argparse.Namespace, seconds: int) -> Figures:
-    """Probe the status, then measure one case for ``seconds`` (the servers are already warm)."""
+def measure(
+    server: Server, path: str, token: str, args: argparse.Namespace, seconds: int, meter: Meter
+) -> Figures:
+    """Probe the status, then measure one case for ``seconds`` (the servers are already warm), with the CPU
+    that its server's processes and the database's backends spent per request meanwhile (only one server is
+    loaded at a time; the other's backends idle)."""
     url = server.base + path
     status = probe(url, token)
+    py0, pg0 = cpu_seconds(server.pids()), cpu_seconds(meter.backends())
+    busy0, wrk0, t0 = machine_busy_seconds(), children_seconds(), time.monotonic()
     figures = wrk(url, token, seconds=seconds, connections=args.connections, threads=args.threads)
+    py = cpu_spent(py0, cpu_seconds(server.pids()))
+    pg = cpu_spent(pg0, cpu_seconds(meter.backends()))  # with backends the pool opened meanwhile
+    others = machine_busy_seconds() - busy0 - (children_seconds() - wrk0) - py - pg
     figures.status = status
+    if figures.requests:
+        figures.py_us, figures.pg_us = 1e6 * py / figures.requests, 1e6 * pg / figures.requests
+    figures.other_cores = max(0.0, others / (time.monotonic() - t0))
     return figures
 
 
@@ -312,21 +393,31 @@ def row(label: str, runs: list[Figures]) -> str:
     note = "" if all_ok(runs) else f"  (status {statuses}, non-2xx {non_2xx:,})"
     if errors:
         note += f"  (socket errors {errors:,})"
+    py, pg = median([f.py_us for f in runs]), median([f.pg_us for f in runs])
     return (
         f"  {label:<16} {median(rps):>7,.0f} {min(rps):>7,.0f} {max(rps):>7,.0f} {spread(rps):>6.1f}% "
-        f"{median([f.p50_ms for f in runs]):>7.2f} {median(p99):>7.2f} {max(p99):>7.2f}{note}"
+        f"{median([f.p50_ms for f in runs]):>7.2f} {median(p99):>7.2f} {max(p99):>7.2f} "
+        f"{py + pg:>7,.0f} {py:>6,.0f} {pg:>6,.0f} {median([f.other_cores for f in runs]):>6.2f}{note}"
     )
 
 
 def report(results: dict[tuple[str, str], list[Figures]], plain: Figures | None) -> None:
     print(
         f"\n  {'case':<16} {'req/s':>7} {'min':>7} {'max':>7} {'spread':>7} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'max p99':>7}   (medians over rounds; spread = (max - min) / median)"
+        f"{'max p99':>7} {'cpu us':>7} {'py us':>6} {'pg us':>6} {'others':>6}"
+    )
+    print(
+        "  (medians over rounds; spread = (max - min) / median; cpu us = CPU per request of the server's "
+        "processes (py) and the database's backends (pg); others = cores used meanwhile by everything else, "
+        "wrk excepted)"
     )
     for (endpoint, mode), runs in results.items():
         print(row(f"{endpoint} {mode}", runs))
     if plain is not None:
-        print(row("get ctx, plain", [plain]) + "  <- `uvicorn --workers 2`: no TCP_NODELAY (1 run)")
+        print(
+            row("get ctx, plain", [plain])
+            + "  <- `uvicorn --workers 2 --loop asyncio --http h11`: no TCP_NODELAY (1 run)"
+        )
     print()
     for endpoint in ("get", "page"):
         ctx, base = results.get((endpoint, "context")), results.get((endpoint, "no context"))
@@ -340,6 +431,16 @@ def report(results: dict[tuple[str, str], list[Figures]], plain: Figures | None)
             f"{endpoint}: context / no context per round = {', '.join(f'{r:.2f}' for r in ratios)}; "
             f"median {ratio:.2f} (context costs {100 * cost:.1f}% of throughput; "
             f"target <= {100 * TARGET_CONTEXT_COST:.0f}%: {judged})"
+        )
+        cpu = [
+            (b.py_us + b.pg_us) / (c.py_us + c.pg_us) if c.py_us + c.pg_us else 0.0
+            for c, b in zip(ctx, base, strict=True)
+        ]
+        extra_py = median([c.py_us - b.py_us for c, b in zip(ctx, base, strict=True)])
+        extra_pg = median([c.pg_us - b.pg_us for c, b in zip(ctx, base, strict=True)])
+        print(
+            f"{endpoint}: CPU per request, no context / context, median {median(cpu):.2f}; the context adds "
+            f"{extra_py:,.0f} us in the server's processes and {extra_pg:,.0f} us in the database per request"
         )
         rps, p99 = median([f.rps for f in ctx]), median([f.p99_ms for f in ctx])
         print(
@@ -438,6 +539,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"seeded: 1 user with a session, 1 enterprise organization, {world.projects} projects", flush=True
         )
+        meter = Meter(cluster.url("service", database), database, settings.app_role)
         servers = {}
         try:
             for mode, no_context in (("context", False), ("no context", True)):
@@ -465,10 +567,13 @@ def run(args: argparse.Namespace) -> int:
                 for endpoint, path in paths.items():
                     # Context and no context back to back; which goes first alternates by round.
                     for mode in modes if n % 2 == 0 else modes[::-1]:
-                        figures = measure(servers[mode], path, world.token, args, args.duration)
+                        figures = measure(servers[mode], path, world.token, args, args.duration, meter)
                         results[(endpoint, mode)].append(figures)
                         line.append(f"{endpoint} {mode} {figures.rps:,.0f}")
-                print(f"  round {n + 1}: " + ", ".join(line), flush=True)
+                others = max(f.other_cores for runs in results.values() for f in runs[-1:])
+                print(
+                    f"  round {n + 1}: " + ", ".join(line) + f" (others up to {others:.2f} cores)", flush=True
+                )
         finally:
             for server in servers.values():
                 server.stop()
@@ -478,7 +583,7 @@ def run(args: argparse.Namespace) -> int:
             server = start_server("plain", env, args.workers, plain_cli=True)
             try:
                 warm_up(server, world.paths["get"], world.token, args)
-                plain = measure(server, world.paths["get"], world.token, args, PLAIN_CLI_S)
+                plain = measure(server, world.paths["get"], world.token, args, PLAIN_CLI_S, meter)
             finally:
                 server.stop()
         report(results, plain)
