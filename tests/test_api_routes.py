@@ -57,11 +57,14 @@ def test_serve_runs_uvloop_and_httptools(monkeypatch: pytest.MonkeyPatch) -> Non
     seen: dict[str, Any] = {}
 
     def run(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
-        seen.update(loop=self.config.loop, http=self.config.http, sockets=sockets)
+        seen.update(
+            loop=self.config.loop, http=self.config.http, proxy=self.config.proxy_headers, sockets=sockets
+        )
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     server.serve(host="127.0.0.1", port=0, workers=1)
     assert (seen["loop"], seen["http"]) == ("uvloop", "httptools")
+    assert seen["proxy"] is False  # X-Forwarded-For never rewrites the client address
     (sock,) = seen["sockets"]
     try:
         assert sock.proto == socket.IPPROTO_TCP

@@ -33,6 +33,9 @@ def serve(
         access_log=access_log,
         loop="uvloop",
         http="httptools",
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default and rewrites the client address with it:
+        # any local client could then pick the address that sign-in rate limits count (lesson 15).
+        proxy_headers=False,
     )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
