@@ -211,10 +211,9 @@ GRANT EXECUTE ON FUNCTION rls_shadow.watch_lookup(text) TO :"app_role";
 CREATE OR REPLACE FUNCTION rls_shadow.watch(p_table text) RETURNS boolean
     LANGUAGE sql VOLATILE
 AS $$
-    SELECT CASE WHEN orgbase_seal.watching(p_table) IS NULL
-                     OR coalesce(current_setting('rls_shadow.key', true), '') <> ''
-                THEN rls_shadow.watch_lookup(p_table)
-                ELSE orgbase_seal.watching(p_table) END
+    SELECT coalesce(CASE WHEN coalesce(current_setting('rls_shadow.key', true), '') = ''
+                         THEN orgbase_seal.watching(p_table) END,
+                    rls_shadow.watch_lookup(p_table))
 $$;
 COMMENT ON FUNCTION rls_shadow.watch(text) IS
     'Whether shadow mode watches the table for this session (call it as (SELECT ...): once per statement); '
