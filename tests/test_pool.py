@@ -42,7 +42,8 @@ def test_transaction_local_context_leaves_nothing_and_session_set_is_discarded(f
 
 
 async def _tenant_request(pool: Any, *, token: str, org: uuid.UUID | None) -> list[Any]:
-    """What ``get_tenant`` does around a route: BEGIN of its own, the context, two fetched queries, COMMIT."""
+    """What ``deps.tenant_transaction`` does around a route: BEGIN of its own, the context, two fetched
+    queries, COMMIT."""
     async with pool.connection() as conn:
         await conn.set_autocommit(True)
         async with conn.pipeline():
