@@ -2,16 +2,19 @@
 
 On a fresh database of the embedded cluster (``--home``, durable), the plan is deployed by the engine, and as
 the service role: a user with a session (its token is what wrk sends), an organization on the enterprise plan
-that the user owns, and ``--projects`` projects in it. Two servers run the real app side by side, each
-``uvicorn`` with 2 workers on 127.0.0.1: one as deployed (the app role, and each request's context set by
-``auth_bind`` in the pipelined first message), one with ``ORGBASE_BENCH_NO_CONTEXT=true`` (the same handlers
-and transaction, no context). ``wrk`` (32 connections, ``--latency``) measures a single-row get (``GET
-/api/organizations/{id}``) and a 50-row page (``GET /api/organizations/{id}/projects?limit=50``) on each,
-interleaved in rounds (both servers started once and kept warm; in each round every case runs once, context
-and no context back to back, their order alternating from round to round): per case the median requests per
-second, p50 and p99 over the rounds and their spread; per endpoint the ratio context / no context of each
-round and the median of those ratios, against the targets. On a 2-core machine one long run per case drifts by
-tens of percent; the ratio of two adjacent short runs does not. Each case also reports the CPU spent per
+that the user owns, and ``--projects`` projects in it. Three servers run the real app side by side, each
+``uvicorn`` with 2 workers on 127.0.0.1 (``MODES``): "context", as deployed (the app role, and each request's
+context set by ``auth_bind`` in the pipelined first message); "auth only", the same call to
+``bench.authenticate``, auth_bind's deployed definition less the statement that binds the context (made in
+this script's database by ``create_auth_only``): the same handler and transaction with no context set; and
+"no context", with no token check either. ``wrk`` (32 connections, ``--latency``) measures a single-row get
+(``GET /api/organizations/{id}``) and a 50-row page (``GET /api/organizations/{id}/projects?limit=50``) on
+each, interleaved in rounds (the servers started once and kept warm; in each round every case runs once, the
+modes back to back, their order reversed from round to round): per case the median requests per second, p50
+and p99 over the rounds and their spread; per endpoint the ratios context / auth only (the context's cost:
+the target) and context / no context (the context and the token check) of each round and their medians.
+On a 2-core machine one long run per case drifts by tens of percent; the ratio of two adjacent short runs
+does not. Each case also reports the CPU spent per
 request by the server's processes and by the database's app-role backends (from /proc, over the run), which
 drifts far less than requests per second when something else shares the machine, and how many cores everything
 else used meanwhile (wrk excepted): the figure that says whether a run was disturbed.
@@ -51,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from orgbase.config import Settings
 from orgbase.db.bootstrap import create_database, drop_database
@@ -401,6 +405,36 @@ def row(label: str, runs: list[Figures]) -> str:
     )
 
 
+# What each baseline leaves out of the request, against the server with the context.
+BASELINES = {
+    "auth only": "the context alone (settings and seal): the target",
+    "no context": "the context and the token check together (informative)",
+}
+
+
+def compare(endpoint: str, ctx: list[Figures], base_mode: str, base: list[Figures], what: str) -> None:
+    """The ratio context / ``base_mode`` per round and its median, and the CPU per request it adds."""
+    ratios = [c.rps / b.rps if b.rps else 0.0 for c, b in zip(ctx, base, strict=True)]
+    ratio = median(ratios)
+    cost = 1 - ratio
+    judged = verdict(cost <= TARGET_CONTEXT_COST) if all_ok(ctx + base) else "NOT COMPARABLE: not all 200"
+    print(
+        f"{endpoint}: context / {base_mode} per round = {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"median {ratio:.2f} (costs {100 * cost:.1f}% of throughput; {what}; "
+        f"<= {100 * TARGET_CONTEXT_COST:.0f}%: {judged})"
+    )
+    cpu = [
+        (b.py_us + b.pg_us) / (c.py_us + c.pg_us) if c.py_us + c.pg_us else 0.0
+        for c, b in zip(ctx, base, strict=True)
+    ]
+    extra_py = median([c.py_us - b.py_us for c, b in zip(ctx, base, strict=True)])
+    extra_pg = median([c.pg_us - b.pg_us for c, b in zip(ctx, base, strict=True)])
+    print(
+        f"{endpoint}: CPU per request, {base_mode} / context, median {median(cpu):.2f}; the context adds "
+        f"{extra_py:,.0f} us in the server's processes and {extra_pg:,.0f} us in the database per request"
+    )
+
+
 def report(results: dict[tuple[str, str], list[Figures]], plain: Figures | None) -> None:
     print(
         f"\n  {'case':<16} {'req/s':>7} {'min':>7} {'max':>7} {'spread':>7} {'p50 ms':>7} {'p99 ms':>7} "
@@ -420,28 +454,13 @@ def report(results: dict[tuple[str, str], list[Figures]], plain: Figures | None)
         )
     print()
     for endpoint in ("get", "page"):
-        ctx, base = results.get((endpoint, "context")), results.get((endpoint, "no context"))
-        if not ctx or not base:
+        ctx = results.get((endpoint, "context"))
+        if not ctx:
             continue
-        ratios = [c.rps / b.rps if b.rps else 0.0 for c, b in zip(ctx, base, strict=True)]
-        ratio = median(ratios)
-        cost = 1 - ratio
-        judged = verdict(cost <= TARGET_CONTEXT_COST) if all_ok(ctx + base) else "NOT COMPARABLE: not all 200"
-        print(
-            f"{endpoint}: context / no context per round = {', '.join(f'{r:.2f}' for r in ratios)}; "
-            f"median {ratio:.2f} (context costs {100 * cost:.1f}% of throughput; "
-            f"target <= {100 * TARGET_CONTEXT_COST:.0f}%: {judged})"
-        )
-        cpu = [
-            (b.py_us + b.pg_us) / (c.py_us + c.pg_us) if c.py_us + c.pg_us else 0.0
-            for c, b in zip(ctx, base, strict=True)
-        ]
-        extra_py = median([c.py_us - b.py_us for c, b in zip(ctx, base, strict=True)])
-        extra_pg = median([c.pg_us - b.pg_us for c, b in zip(ctx, base, strict=True)])
-        print(
-            f"{endpoint}: CPU per request, no context / context, median {median(cpu):.2f}; the context adds "
-            f"{extra_py:,.0f} us in the server's processes and {extra_pg:,.0f} us in the database per request"
-        )
+        for base_mode, what in BASELINES.items():
+            base = results.get((endpoint, base_mode))
+            if base:
+                compare(endpoint, ctx, base_mode, base, what)
         rps, p99 = median([f.rps for f in ctx]), median([f.p99_ms for f in ctx])
         print(
             f"{endpoint}: with context {rps:,.0f} req/s (target >= {TARGET_RPS[endpoint]:,.0f}: "
@@ -517,15 +536,51 @@ def bench_database(cluster: EmbeddedCluster, settings: Settings, keep: bool) -> 
             drop_database(admin, name)
 
 
-def server_env(cluster: EmbeddedCluster, database: str, *, no_context: bool) -> dict[str, str]:
+# The servers compared, by the settings that make them differ (all else equal: the same app and handlers).
+MODES = {
+    "context": {},  # as deployed: auth_bind authenticates and binds the context
+    "auth only": {"ORGBASE_BENCH_AUTH_ONLY": "true"},  # bench.authenticate: auth_bind without the context
+    "no context": {"ORGBASE_BENCH_NO_CONTEXT": "true"},  # no token check and no context at all
+}
+# The statement of auth_bind that binds the context (settings and seal); bench.authenticate is auth_bind's own
+# definition, read from the database, without it.
+CONTEXT_STATEMENT = re.compile(r"\n[ \t]*PERFORM set_config\('app\.current_user_id'.*?;\n", re.S)
+
+
+def create_auth_only(cluster: EmbeddedCluster, database: str, settings: Settings) -> None:
+    """``bench.authenticate``: ``platform.auth_bind`` as deployed, renamed, less its context statement.
+
+    The same lookup, checks, errors and result, owned by the same role, called the same way: what the API does
+    to authenticate a request when no context is bound. In this database only (the bench's own).
+    """
+    with psycopg.connect(cluster.url("superuser", database), autocommit=True) as conn, conn.transaction():
+        row = conn.execute(
+            "select pg_get_functiondef('platform.auth_bind(text, uuid, text)'::regprocedure)"
+        ).fetchone()
+        assert row is not None
+        body, found = CONTEXT_STATEMENT.subn("\n", row[0])
+        if found != 1 or "set_config(" in body or "seal_request(" in body:
+            raise BenchError("auth_bind's context statement not found: update CONTEXT_STATEMENT")
+        body = body.replace("FUNCTION platform.auth_bind(", "FUNCTION bench.authenticate(", 1)
+        conn.execute("create schema bench")
+        conn.execute(body)
+        fn = sql.SQL("bench.authenticate(text, uuid, text)")
+        conn.execute(sql.SQL("alter function {} owner to {}").format(fn, sql.Identifier(settings.owner_role)))
+        conn.execute(sql.SQL("revoke all on function {} from public").format(fn))
+        app = sql.Identifier(settings.app_role)
+        conn.execute(sql.SQL("grant usage on schema bench to {}").format(app))
+        conn.execute(sql.SQL("grant execute on function {} to {}").format(fn, app))
+
+
+def server_env(cluster: EmbeddedCluster, database: str, mode: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORGBASE_")}
     env.update(
         ORGBASE_DATABASE_URL=cluster.url("service", database),
         ORGBASE_APP_DATABASE_URL=cluster.url("app", database),
         ORGBASE_ENCRYPTION_KEYS="kbench=" + base64.b64encode(os.urandom(32)).decode(),
         ORGBASE_MIGRATIONS_DIR=str(ROOT / "migrations"),
-        ORGBASE_BENCH_NO_CONTEXT="true" if no_context else "false",
     )
+    env.update(MODES[mode])
     return env
 
 
@@ -536,15 +591,15 @@ def run(args: argparse.Namespace) -> int:
     cluster = ensure_up(settings)
     with bench_database(cluster, settings, args.keep) as database:
         world = seed(cluster.url("service", database), args.projects)
+        create_auth_only(cluster, database, settings)
         print(
             f"seeded: 1 user with a session, 1 enterprise organization, {world.projects} projects", flush=True
         )
         meter = Meter(cluster.url("service", database), database, settings.app_role)
         servers = {}
         try:
-            for mode, no_context in (("context", False), ("no context", True)):
-                env = server_env(cluster, database, no_context=no_context)
-                servers[mode] = start_server(mode, env, args.workers)
+            for mode in MODES:
+                servers[mode] = start_server(mode, server_env(cluster, database, mode), args.workers)
             print(
                 f"wrk: {args.connections} connections, {args.threads} threads; {args.rounds} rounds of "
                 f"{args.duration} s per case (after {args.warmup} s of warm-up per case); "
@@ -565,7 +620,7 @@ def run(args: argparse.Namespace) -> int:
             for n in range(args.rounds):
                 line = []
                 for endpoint, path in paths.items():
-                    # Context and no context back to back; which goes first alternates by round.
+                    # Every mode back to back; their order reverses from round to round.
                     for mode in modes if n % 2 == 0 else modes[::-1]:
                         figures = measure(servers[mode], path, world.token, args, args.duration, meter)
                         results[(endpoint, mode)].append(figures)
@@ -579,7 +634,7 @@ def run(args: argparse.Namespace) -> int:
                 server.stop()
         plain = None
         if not args.no_plain_cli:
-            env = server_env(cluster, database, no_context=False)
+            env = server_env(cluster, database, "context")
             server = start_server("plain", env, args.workers, plain_cli=True)
             try:
                 warm_up(server, world.paths["get"], world.token, args)

@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     """BENCHMARK ONLY: skip the per-request context (no token check, no auth_bind), to measure what the
     context costs against the same handlers and transaction. Never set it anywhere else."""
 
+    bench_auth_only: bool = False
+    """BENCHMARK ONLY: check the token as auth_bind does, through ``bench.authenticate`` (auth_bind
+    without its context: no settings, no seal), a function only bench/api_throughput.py's database has: the
+    baseline that separates the context from authentication. Never set it anywhere else (every request would
+    fail there)."""
+
     @property
     def owner_role(self) -> str:
         """The role that owns every object; nobody logs in as it."""

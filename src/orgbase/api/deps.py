@@ -79,7 +79,11 @@ async def tenant_transaction(request: Request) -> AsyncIterator[Tenant]:
             binding = tenant.Binding.unbound()
             if token is not None:
                 binding = await tenant.bind(
-                    conn, token=token, organization_id=org, request_id=request.state.request_id
+                    conn,
+                    token=token,
+                    organization_id=org,
+                    request_id=request.state.request_id,
+                    bench_auth_only=settings.bench_auth_only,
                 )
             yield Tenant(conn, binding)
             # The route returned: COMMIT and the reset check go with the closing sync (an error raises there,

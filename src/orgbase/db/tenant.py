@@ -29,6 +29,11 @@ BIND = (
     " from platform.auth_bind(%s, %s, %s)"
 )
 _BIND_CONTEXT = "select platform.bind_context(%s, %s, %s)"
+# The benchmark's baseline (Settings.bench_auth_only): the same call to auth_bind's copy without the context.
+BENCH_AUTH_ONLY = (
+    "select user_id, session_id, organization_id, role, email, first_name, last_name, active_org_id"
+    " from bench.authenticate(%s, %s, %s)"
+)
 
 
 def set_context(
@@ -90,7 +95,12 @@ class Binding:
 
 
 async def bind(
-    conn: psycopg.AsyncConnection[Any], *, token: str, organization_id: uuid.UUID | None, request_id: str
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    token: str,
+    organization_id: uuid.UUID | None,
+    request_id: str,
+    bench_auth_only: bool = False,
 ) -> Binding:
     """Queue the context of this request as the transaction's first statement (after its BEGIN).
 
@@ -99,5 +109,6 @@ async def bind(
     (``pool.queue``): it goes out with BEGIN and the route's first query, in one write.
     """
     cur = conn.cursor(row_factory=tuple_row)
-    await pool.queue(cur, BIND, [token_hash(token), organization_id, request_id])
+    query = BENCH_AUTH_ONLY if bench_auth_only else BIND
+    await pool.queue(cur, query, [token_hash(token), organization_id, request_id])
     return Binding(cur)
