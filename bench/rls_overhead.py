@@ -503,7 +503,11 @@ class Runner:
                 application_name=f"bench-{case.name}",
             )
             if b.cpu is not None:
-                os.sched_setaffinity(self.conns[case.name].info.backend_pid, {b.cpu})
+                try:
+                    os.sched_setaffinity(self.conns[case.name].info.backend_pid, {b.cpu})
+                except PermissionError:  # backends run as the cluster's OS user: only root may move them
+                    message = "cannot pin a backend to the client's CPU: run as root, or --no-pin"
+                    raise BenchError(message) from None
 
     def close(self) -> None:
         for conn in self.conns.values():
