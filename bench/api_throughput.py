@@ -475,8 +475,9 @@ def report(results: dict[tuple[str, str], list[Figures]], plain: Figures | None)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Requests per second, p50 and p99 of a single-row get and a 50-row page, with the "
-        "per-request context and without (ORGBASE_BENCH_NO_CONTEXT), under uvicorn and wrk; the cases are "
-        "interleaved in rounds and reported as medians, the ratio context / no context per round.",
+        "per-request context, with the token checked but no context, and with neither (ORGBASE_BENCH_MODE), "
+        "under uvicorn and wrk; the cases are interleaved in rounds and reported as medians, with the ratios "
+        "context / auth only and context / no context per round.",
     )
     parser.add_argument(
         "--home", default=".orgbase-bench", help="embedded cluster folder (default: %(default)s)"
@@ -539,8 +540,8 @@ def bench_database(cluster: EmbeddedCluster, settings: Settings, keep: bool) -> 
 # The servers compared, by the settings that make them differ (all else equal: the same app and handlers).
 MODES = {
     "context": {},  # as deployed: auth_bind authenticates and binds the context
-    "auth only": {"ORGBASE_BENCH_AUTH_ONLY": "true"},  # bench.authenticate: auth_bind without the context
-    "no context": {"ORGBASE_BENCH_NO_CONTEXT": "true"},  # no token check and no context at all
+    "auth only": {"ORGBASE_BENCH_MODE": "auth_only"},  # bench.authenticate: auth_bind without the context
+    "no context": {"ORGBASE_BENCH_MODE": "no_context"},  # no token check and no context at all
 }
 # The statement of auth_bind that binds the context (settings and seal); bench.authenticate is auth_bind's own
 # definition, read from the database, without it.

@@ -329,7 +329,7 @@ def test_list_and_get_run_without_any_context_in_benchmark_mode(api: Api) -> Non
     ada = api.user("ada")
     org = api.org(ada)
     pid = make(api, ada, org, "bench")["id"]
-    settings = api.client.app.state.settings.model_copy(update={"bench_no_context": True})  # type: ignore[attr-defined]
+    settings = api.client.app.state.settings.model_copy(update={"bench_mode": "no_context"})  # type: ignore[attr-defined]
     with TestClient(create_app(settings), raise_server_exceptions=False) as bench:
         page = bench.get(url(org), params={"limit": 50})
         assert page.status_code == 200 and [p["id"] for p in page.json()["items"]] == [pid]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,15 +101,11 @@ class Settings(BaseSettings):
     target_connect_timeout_seconds: float = 3.0
     """How long "test connection" waits for a registered database."""
 
-    bench_no_context: bool = False
-    """BENCHMARK ONLY: skip the per-request context (no token check, no auth_bind), to measure what the
-    context costs against the same handlers and transaction. Never set it anywhere else."""
-
-    bench_auth_only: bool = False
-    """BENCHMARK ONLY: check the token as auth_bind does, through ``bench.authenticate`` (auth_bind
-    without its context: no settings, no seal), a function only bench/api_throughput.py's database has: the
-    baseline that separates the context from authentication. Never set it anywhere else (every request would
-    fail there)."""
+    bench_mode: Literal["off", "auth_only", "no_context"] = "off"
+    """BENCHMARK ONLY, the baselines of bench/api_throughput.py; never set it anywhere else. "no_context": no
+    token check and no context (no auth_bind). "auth_only": the token checked through ``bench.authenticate``,
+    auth_bind without its context (no settings, no seal), which only that bench's database has (anywhere else
+    every request fails). Both keep the same handlers and transaction."""
 
     @property
     def owner_role(self) -> str:

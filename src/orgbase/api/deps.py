@@ -68,8 +68,9 @@ async def tenant_transaction(request: Request) -> AsyncIterator[Tenant]:
     COMMIT when the block ends normally; when it raises, the pool's exit rolls back (``pool.connection()``).
     """
     settings: Settings = request.app.state.settings
-    # bench_no_context (benchmark only): the same transaction and handler with no context at all.
-    token, org = (None, None) if settings.bench_no_context else (bearer_token(request), _path_org(request))
+    # Settings.bench_mode (benchmark only): the same transaction and handler with no context at all.
+    no_context = settings.bench_mode == "no_context"
+    token, org = (None, None) if no_context else (bearer_token(request), _path_org(request))
     async with _pool(request).connection() as conn:
         # Autocommit because the BEGIN is ours (``pools.begin``); set outside the pipeline, where psycopg
         # would otherwise sync (a round trip) to check that no transaction is open.
@@ -83,7 +84,7 @@ async def tenant_transaction(request: Request) -> AsyncIterator[Tenant]:
                     token=token,
                     organization_id=org,
                     request_id=request.state.request_id,
-                    bench_auth_only=settings.bench_auth_only,
+                    bench_auth_only=settings.bench_mode == "auth_only",
                 )
             yield Tenant(conn, binding)
             # The route returned: COMMIT and the reset check go with the closing sync (an error raises there,

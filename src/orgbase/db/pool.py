@@ -126,9 +126,8 @@ async def check_clean(conn: psycopg.AsyncConnection[Any]) -> None:
     """Reset hook: raise (so the pool discards ``conn``) if any context setting survived the transaction."""
     if conn in _CHECKED:  # checked after its COMMIT by ``finish``, and nothing ran on it since
         _CHECKED.discard(conn)
-        if (
-            not conn.autocommit
-        ):  # else it is not as ``verify`` left it: ask the server (which resets the mode)
+        # In autocommit it is not as ``verify`` left it: then ask the server (which resets the mode).
+        if not conn.autocommit:
             return
     # In autocommit the check is one round trip (no transaction to end after it); switching is client-side.
     await conn.set_autocommit(True)
