@@ -9,7 +9,8 @@ context-manager wrappers: 6% of a single-row get's Python opcodes, counted). Eve
 with ``route_class=TenantRoute``; ``add_routes`` (app.py) refuses a route that takes ``TenantConn`` otherwise.
 ``TenantConn`` runs in pipeline mode behind a BEGIN of its own: BEGIN, the context and the route's first query
 go out with no wait between them, and when the route returns, COMMIT and the pool's leftover check ride on the
-pipeline's closing sync (two round trips for a one-query request).
+pipeline's closing sync (two round trips for a one-query request; one when the route's last statement says it
+is, with ``pools.execute_last``).
 """
 
 from __future__ import annotations
@@ -65,32 +66,27 @@ class Tenant:
 async def tenant_transaction(request: Request) -> AsyncIterator[Tenant]:
     """Bind the context (BEGIN, auth_bind and the route's first query go out without a wait between them).
 
-    COMMIT when the block ends normally; when it raises, the pool's exit rolls back (``pool.connection()``).
+    COMMIT when the block ends normally (``pools.RequestTransaction``); when it raises, the pool's exit rolls
+    back (``pool.connection()``).
     """
     settings: Settings = request.app.state.settings
     # Settings.bench_mode (benchmark only): the same transaction and handler with no context at all.
     no_context = settings.bench_mode == "no_context"
     token, org = (None, None) if no_context else (bearer_token(request), _path_org(request))
-    async with _pool(request).connection() as conn:
-        # Autocommit because the BEGIN is ours (``pools.begin``); set outside the pipeline, where psycopg
-        # would otherwise sync (a round trip) to check that no transaction is open.
-        await conn.set_autocommit(True)
-        async with conn.pipeline():
-            await pools.begin(conn)
-            binding = tenant.Binding.unbound()
-            if token is not None:
-                binding = await tenant.bind(
-                    conn,
-                    token=token,
-                    organization_id=org,
-                    request_id=request.state.request_id,
-                    bench_auth_only=settings.bench_mode == "auth_only",
-                )
-            yield Tenant(conn, binding)
-            # The route returned: COMMIT and the reset check go with the closing sync (an error raises there,
-            # before the response); a route that raised skips this, and the pool's exit rolls back.
-            done = await pools.finish(conn)
-        await done.verify()
+    async with _pool(request).connection() as conn, pools.RequestTransaction(conn):
+        binding = tenant.Binding.unbound()
+        if token is not None:
+            binding = await tenant.bind(
+                conn,
+                token=token,
+                organization_id=org,
+                request_id=request.state.request_id,
+                bench_auth_only=settings.bench_mode == "auth_only",
+            )
+        yield Tenant(conn, binding)
+        # The route returned: COMMIT and the reset check go with the closing sync, unless its last statement
+        # took them (``pools.execute_last``); an error raises there, before the response. A route that raised
+        # skips this, and the pool's exit rolls back.
 
 
 _TENANT = "orgbase.tenant"  # the scope key under which TenantRoute leaves the request's Tenant

@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from orgbase.audit.models import Cursor, Entry, Filters, Page
+from orgbase.db.pool import execute_last
 
 _INSERT = """
 insert into platform.audit_logs (organization_id, actor_id, action, target_type, target_id, changes,
@@ -82,14 +83,17 @@ async def list_page(
     limit: int = 50,
     cursor: Cursor | None = None,
 ) -> Page:
-    """One page of the organization's log, newest first (created_at, id); the caller checks audit.read."""
+    """One page of the organization's log, newest first (created_at, id); the caller checks audit.read.
+
+    Its query ends a request's transaction (``execute_last``): call it last.
+    """
     where, params = _conditions(organization_id, filters, cursor)
     params["limit"] = limit + 1
     query = sql.SQL(
         "select {} from platform.audit_logs where {} order by created_at desc, id desc limit %(limit)s"
     ).format(_COLUMNS, sql.SQL(" and ").join(where))
     cur = conn.cursor(row_factory=class_row(Entry))
-    await cur.execute(query, params)
+    await execute_last(cur, query, params)
     rows = await cur.fetchall()
     if len(rows) <= limit:
         return Page(items=rows, next_cursor=None)

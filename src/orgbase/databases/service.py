@@ -29,6 +29,7 @@ from orgbase.databases.models import (
     HealthUpdate,
     parse_connection_string,
 )
+from orgbase.db.pool import execute_last
 from orgbase.db.tenant import Principal
 from orgbase.errors import InvalidInput, NotFound, PermissionDenied
 from orgbase.orgs import service as orgs
@@ -76,7 +77,10 @@ async def register(
 async def list_all(
     conn: Conn, *, organization_id: uuid.UUID, project_id: uuid.UUID | None = None, kind: str | None = None
 ) -> list[Database]:
-    """The organization's databases (``databases.read``), masked, by name; a project's only if given."""
+    """The organization's databases (``databases.read``), masked, by name; a project's only if given.
+
+    Its query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="databases.read")
     query, params = _SAFE, {"org": organization_id, "project": project_id, "type": kind}
     if project_id is not None:
@@ -85,7 +89,7 @@ async def list_all(
     if kind is not None:
         query += " and type = %(type)s"
     cur = conn.cursor(row_factory=class_row(Database))
-    await cur.execute(query + " order by name, id", params)
+    await execute_last(cur, query + " order by name, id", params)
     return await cur.fetchall()
 
 

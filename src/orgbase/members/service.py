@@ -18,6 +18,7 @@ from psycopg.rows import class_row
 
 from orgbase.audit import service as audit
 from orgbase.auth import service as auth
+from orgbase.db.pool import execute_last
 from orgbase.db.tenant import Principal, token_hash
 from orgbase.errors import Conflict, InvalidInput, NotFound
 from orgbase.members.models import (
@@ -75,9 +76,12 @@ returning id, organization_id, email, role, invited_by, created_at, expires_at
 
 
 async def list_members(conn: Conn, *, organization_id: uuid.UUID) -> list[Member]:
-    """The organization's members with names and roles (``members.read``, checked by list_members)."""
+    """The organization's members with names and roles (``members.read``, checked by list_members).
+
+    Its query ends a request's transaction (``execute_last``): call it last.
+    """
     cur = conn.cursor(row_factory=class_row(Member))
-    await cur.execute(_MEMBERS, [organization_id])
+    await execute_last(cur, _MEMBERS, [organization_id])
     return await cur.fetchall()
 
 
@@ -124,10 +128,13 @@ async def invite(
 
 
 async def list_invitations(conn: Conn, *, organization_id: uuid.UUID) -> list[Invitation]:
-    """The invitations that can still be accepted, newest first (``members.invite``)."""
+    """The invitations that can still be accepted, newest first (``members.invite``).
+
+    Its query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="members.invite")
     cur = conn.cursor(row_factory=class_row(Invitation))
-    await cur.execute(_INVITATIONS, [organization_id])
+    await execute_last(cur, _INVITATIONS, [organization_id])
     return await cur.fetchall()
 
 

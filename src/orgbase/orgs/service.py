@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from orgbase.audit import service as audit
+from orgbase.db.pool import execute_last
 from orgbase.db.tenant import Principal
 from orgbase.errors import NotFound, PermissionDenied
 from orgbase.orgs.models import Organization, OrganizationCreate, OrganizationUpdate
@@ -56,9 +57,12 @@ async def create(
 
 
 async def list_mine(conn: Conn) -> list[Organization]:
-    """The organizations the context's user belongs to."""
+    """The organizations the context's user belongs to.
+
+    Its query ends a request's transaction (``execute_last``): call it last.
+    """
     cur = conn.cursor(row_factory=class_row(Organization))
-    await cur.execute(_SELECT + " order by o.name, o.id")
+    await execute_last(cur, _SELECT + " order by o.name, o.id")
     return await cur.fetchall()
 
 
@@ -75,9 +79,12 @@ select o.id, o.name, o.slug, o.billing_email, m.role, o.created_at, o.updated_at
 
 
 async def get(conn: Conn, *, organization_id: uuid.UUID) -> Organization:
-    """One organization of the context's user; NotFound otherwise (whether it exists or not)."""
+    """One organization of the context's user; NotFound otherwise (whether it exists or not).
+
+    The statement ends a request's transaction (``execute_last``): call it last.
+    """
     cur = conn.cursor(row_factory=class_row(Organization))
-    await cur.execute(_GET, [organization_id])
+    await execute_last(cur, _GET, [organization_id])
     found = await cur.fetchone()
     if found is None:
         raise NotFound("organization not found")

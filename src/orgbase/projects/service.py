@@ -15,6 +15,7 @@ from psycopg.rows import class_row
 
 from orgbase.audit import service as audit
 from orgbase.billing import limits
+from orgbase.db.pool import execute_last
 from orgbase.db.tenant import Principal
 from orgbase.errors import NotFound
 from orgbase.orgs import service as orgs
@@ -59,7 +60,10 @@ async def list_page(
     limit: int = 50,
     cursor: Cursor | None = None,
 ) -> ProjectPage:
-    """One page of the organization's projects, ordered by ``sort`` then id; one indexed query."""
+    """One page of the organization's projects, ordered by ``sort`` then id; one indexed query.
+
+    The query ends a request's transaction (``execute_last``): call it last.
+    """
     where: list[sql.Composable] = [sql.SQL("organization_id = %(org)s")]
     params: dict[str, Any] = {"org": organization_id, "limit": limit + 1}
     if status is not None:
@@ -79,7 +83,7 @@ async def list_page(
         _COLUMNS, sql.SQL(" and ").join(where), column, direction, direction
     )
     cur = conn.cursor(row_factory=class_row(Project))
-    await cur.execute(query, params)
+    await execute_last(cur, query, params)
     rows = await cur.fetchall()
     if len(rows) <= limit:
         return ProjectPage(items=rows, next_cursor=None)
@@ -89,9 +93,13 @@ async def list_page(
 
 
 async def get(conn: Conn, *, organization_id: uuid.UUID, project_id: uuid.UUID) -> Project:
-    """One project of the organization; NotFound otherwise (whether it exists elsewhere or not)."""
+    """One project of the organization; NotFound otherwise (whether it exists elsewhere or not).
+
+    Its query ends a request's transaction (``execute_last``): call it last.
+    """
     cur = conn.cursor(row_factory=class_row(Project))
-    await cur.execute(
+    await execute_last(
+        cur,
         sql.SQL("select {} from platform.projects where id = %s and organization_id = %s").format(_COLUMNS),
         [project_id, organization_id],
     )
