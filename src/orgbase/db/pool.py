@@ -8,7 +8,8 @@ another tenant's context to the next request.
 A tenant request runs in pipeline mode. ``begin`` queues its BEGIN like any statement: psycopg's own BEGIN is
 followed by a Sync that it waits for (to learn the transaction status), a round trip before the first query.
 ``finish`` queues COMMIT and the leftover check behind the request's last statement, sent by the pipeline's
-closing sync (a round trip that happens anyway). So a one-query request makes two round trips. A clean check
+closing sync (a round trip that happens anyway). So a one-query request makes two round trips, or one when
+its query is sent by ``execute_last``, which puts COMMIT and the check behind it and syncs. A clean check
 marks the connection as checked, and the reset hook then trusts that mark for this one return instead of
 asking again; a dirty or missing result leaves the connection unmarked, and the hook asks the server and
 discards it.
