@@ -28,6 +28,7 @@ from orgbase.billing.models import (
     SubscriptionAddonCreate,
     SubscriptionChange,
 )
+from orgbase.db.pool import execute_last
 from orgbase.db.tenant import Principal
 from orgbase.errors import Conflict, InvalidInput, NotFound
 from orgbase.orgs import service as orgs
@@ -276,8 +277,9 @@ async def _check_fits(conn: Conn, *, organization_id: uuid.UUID, plan: Plan) -> 
 
 
 async def _all(conn: Conn, model: type[T], query: Query, params: Any = None) -> list[T]:
+    # Every caller lists as its last statement: it ends a request's transaction (``execute_last``).
     cur = conn.cursor(row_factory=class_row(model))
-    await cur.execute(query, params)  # type: ignore[arg-type]
+    await execute_last(cur, query, params)  # type: ignore[arg-type]
     return await cur.fetchall()
 
 
