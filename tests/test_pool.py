@@ -106,17 +106,14 @@ def test_queued_statements_go_out_with_the_next_write(api: Api) -> None:
         seen = "select query, state from pg_stat_activity where pid = %s"
         try:
             await conn.execute("select 'before'")
-            async with conn.pipeline():
-                await pools.begin(conn)
+            async with pools.RequestTransaction(conn):
                 binding = await tenant.bind(conn, token=owner.token, organization_id=org, request_id="queued")
                 cur = await watcher.execute(seen, [conn.info.backend_pid])
                 assert await cur.fetchone() == ("select 'before'", "idle")  # nothing sent yet
                 cur = await conn.execute("select current_setting('app.request_id', true)")
                 assert await cur.fetchone() == ("queued",)  # BEGIN and auth_bind ran first
                 assert (await binding.principal()).user_id == uuid.UUID(owner.id)
-                done = await pools.finish(conn)
-            await done.verify()
-            assert not conn.autocommit  # verify found the transaction committed and nothing left
+            assert not conn.autocommit  # commit found the transaction over and nothing left
             cur = await watcher.execute(seen, [conn.info.backend_pid])
             row = await cur.fetchone()
             assert row is not None and row[0].startswith("select current_setting") and row[1] == "idle"

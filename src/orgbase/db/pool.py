@@ -5,13 +5,13 @@ A connection goes back to the pool after its request's transaction ended. The co
 setting (a session-level ``SET`` by a bug) raises there, which makes the pool discard it instead of lending
 another tenant's context to the next request.
 
-A tenant request runs in pipeline mode. ``begin`` queues its BEGIN like any statement: psycopg's own BEGIN is
-followed by a Sync that it waits for (to learn the transaction status), a round trip before the first query.
-``finish`` queues COMMIT and the leftover check behind the request's last statement, sent by the pipeline's
-closing sync (a round trip that happens anyway). So a one-query request makes two round trips, or one when
-its query is sent by ``execute_last``, which puts COMMIT and the check behind it and syncs. A clean check
-marks the connection as checked, and the reset hook then trusts that mark for this one return instead of
-asking again; a dirty or missing result leaves the connection unmarked, and the hook asks the server and
+A tenant request runs in pipeline mode (``RequestTransaction``). It queues its BEGIN like any statement:
+psycopg's own BEGIN is followed by a Sync that it waits for (to learn the transaction status), a round trip
+before the first query. COMMIT and the leftover check are queued behind the request's last statement and sent
+by the pipeline's closing sync (a round trip that happens anyway). So a one-query request makes two round
+trips, or one when its query is sent by ``execute_last``, which puts COMMIT and the check behind it. A clean
+check marks the connection as checked, and the reset hook then trusts that mark for this one return instead
+of asking again; a dirty or missing result leaves the connection unmarked, and the hook asks the server and
 discards it.
 
 These statements are queued with ``queue``, not ``execute``: psycopg writes each pipelined statement to the
@@ -44,7 +44,7 @@ class ContextLeak(psycopg.Error):
     """A connection came back from a request still carrying a context setting."""
 
 
-# Connections whose transaction ``finish`` committed and found clean, not yet returned to the pool.
+# Connections whose transaction ``RequestTransaction.commit`` ended and found clean, not yet back in the pool.
 _CHECKED: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
 
 
@@ -89,31 +89,23 @@ def _no_wait(gen: Generator[Any, Any, Any]) -> None:
         raise psycopg.InterfaceError("queue: psycopg wanted to wait (not in autocommit pipeline mode?)")
 
 
-async def begin(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Queue BEGIN in ``conn``'s pipeline, for a connection put in autocommit mode before the pipeline began.
-
-    In autocommit mode psycopg sends no BEGIN of its own, so the transaction is this one, open on the server
-    until COMMIT (``finish``) or ROLLBACK (the pool's exit after an error). ``Finish.verify`` puts the
-    connection back out of autocommit; after an error the reset hook does. Not sent yet (``queue``): it goes
-    with the context call and the route's first query.
-    """
-    await queue(conn.cursor(), "begin")
-
-
 class RequestTransaction:
     """A request's transaction on a pooled connection in pipeline mode: BEGIN queued, COMMIT and check last.
 
-    ``async with RequestTransaction(conn)`` puts the connection in autocommit (the BEGIN is ours: ``begin``)
-    and pipeline mode; when the block ends normally, COMMIT and the leftover check go with the pipeline's
-    closing sync and ``Finish.verify`` marks the connection clean. When it raises, the pipeline is closed and
-    the pool's exit rolls back. A route whose last statement is known (``execute_last``) ends the transaction
-    there instead, in the same round trip as that statement; a statement run after it is an error.
+    ``async with RequestTransaction(conn)`` puts the connection in autocommit and pipeline mode and queues a
+    BEGIN of its own (in autocommit psycopg sends none, so the transaction is this one). Not sent yet
+    (``queue``): it goes with the context call and the route's first query. When the block ends normally,
+    ``commit`` queues COMMIT and the leftover check, the pipeline's closing sync sends them, and a clean
+    result marks the connection checked and puts it back out of autocommit (the pool's mode). When the block
+    raises, the pipeline is closed and the pool's exit rolls back (the reset hook then restores the mode). A
+    route whose last statement is known (``execute_last``) commits there instead, in the same round trip as
+    that statement; a statement run after it is an error.
     """
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.conn = conn
         self._pipeline: AbstractAsyncContextManager[Any] | None = None
-        self._done: Finish | None = None
+        self._leftovers: psycopg.AsyncCursor[Any] | None = None  # the check's cursor, once COMMIT is queued
 
     async def __aenter__(self) -> RequestTransaction:
         # Set outside the pipeline, where psycopg would sync (a round trip) to check no transaction is open.
@@ -121,18 +113,24 @@ class RequestTransaction:
         pipeline = self.conn.pipeline()
         await pipeline.__aenter__()
         self._pipeline = pipeline
-        await begin(self.conn)
+        await queue(self.conn.cursor(), "begin")
         _OPEN[self.conn] = self
         return self
 
     async def commit(self) -> None:
-        """Queue COMMIT and the leftover check, and close the pipeline: its sync sends everything queued."""
+        """Queue COMMIT and the leftover check and close the pipeline (its sync sends everything queued); mark
+        the connection checked if the transaction is over and no context setting survived it."""
         _OPEN.pop(self.conn, None)
-        self._done = await finish(self.conn)
+        await queue(self.conn.cursor(), "commit")
+        self._leftovers = self.conn.cursor()
+        await queue(self._leftovers, _LEFTOVERS)
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
             await pipeline.__aexit__(None, None, None)
-        await self._done.verify()
+        row = await self._leftovers.fetchone()
+        if self._idle() and row is not None and not any(row):
+            await self.conn.set_autocommit(False)
+            _CHECKED.add(self.conn)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
@@ -143,15 +141,18 @@ class RequestTransaction:
             if pipeline is not None:  # rolled back by the pool's exit
                 await pipeline.__aexit__(exc_type, exc, tb)
             return
-        if self._done is None:
+        if self._leftovers is None:
             await self.commit()
-        elif self.conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        elif not self._idle():
             # Ended by ``execute_last``, yet busy: a statement ran after the last one, outside the request's
-            # transaction and context (verify left the connection out of autocommit, so psycopg opened a
+            # transaction and context (commit left the connection out of autocommit, so psycopg opened a
             # transaction for it), or the commit failed and the route went on. Refuse the response; the pool
             # rolls back and checks the connection in full.
             _CHECKED.discard(self.conn)
             raise psycopg.ProgrammingError("the connection is busy after the request's last statement")
+
+    def _idle(self) -> bool:
+        return self.conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
 # Connections inside a RequestTransaction whose last statement has not been executed yet.
@@ -177,35 +178,11 @@ async def execute_last(cursor: psycopg.AsyncCursor[Any], query: Query, params: P
     await transaction.commit()
 
 
-class Finish:
-    """COMMIT and the leftover check, queued in a pipeline; ``verify()`` after the pipeline has synced."""
-
-    def __init__(self, conn: psycopg.AsyncConnection[Any], cursor: psycopg.AsyncCursor[Any]) -> None:
-        self._conn, self._cursor = conn, cursor
-
-    async def verify(self) -> None:
-        """If the transaction is over and no context setting survived it: mark the connection checked and
-        leave autocommit (the pool's mode)."""
-        row = await self._cursor.fetchone()
-        idle = self._conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        if idle and row is not None and not any(row):
-            await self._conn.set_autocommit(False)
-            _CHECKED.add(self._conn)
-
-
-async def finish(conn: psycopg.AsyncConnection[Any]) -> Finish:
-    """Queue COMMIT and the leftover check in ``conn``'s pipeline (the pipeline's sync sends them)."""
-    await queue(conn.cursor(), "commit")
-    cursor = conn.cursor()
-    await queue(cursor, _LEFTOVERS)
-    return Finish(conn, cursor)
-
-
 async def check_clean(conn: psycopg.AsyncConnection[Any]) -> None:
     """Reset hook: raise (so the pool discards ``conn``) if any context setting survived the transaction."""
-    if conn in _CHECKED:  # checked after its COMMIT by ``finish``, and nothing ran on it since
+    if conn in _CHECKED:  # checked after its COMMIT (``RequestTransaction``), and nothing ran on it since
         _CHECKED.discard(conn)
-        # In autocommit it is not as ``verify`` left it: then ask the server (which resets the mode).
+        # In autocommit it is not as ``commit`` left it: then ask the server (which resets the mode).
         if not conn.autocommit:
             return
     # In autocommit the check is one round trip (no transaction to end after it); switching is client-side.
@@ -225,7 +202,7 @@ INLINE_RETURN = all(hasattr(AsyncConnectionPool, n) for n in ("_putconn", "_retu
 
 
 class AppPool(AsyncConnectionPool[psycopg.AsyncConnection[Any]]):
-    """psycopg_pool's pool, but a connection that ``finish`` found clean is returned in the caller's task.
+    """psycopg_pool's pool, but a connection that ``commit`` found clean is returned in the caller's task.
 
     With a reset hook, psycopg_pool returns every connection through its worker task (the hook may talk to the
     server, and ``putconn`` should not wait for it): a queue put, a task wakeup and an event-loop turn per
