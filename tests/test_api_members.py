@@ -284,11 +284,27 @@ def test_leaving(api: Api) -> None:
     assert _actions(api, org).count("member.leave") == 2
 
 
+async def _until_a_backend_waits_on_a_lock(api: Api, timeout: float = 30) -> None:
+    """Return once a session of this database waits on a lock; fail after ``timeout`` seconds."""
+    async with await psycopg.AsyncConnection.connect(api.db.app_url, autocommit=True) as conn:
+        for _ in range(int(timeout / 0.02)):
+            cur = await conn.execute(
+                "select count(*) from pg_stat_activity"
+                " where datname = current_database() and wait_event_type = 'Lock'"
+            )
+            if (await cur.fetchone() or (0,))[0]:
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"no session waited on a lock within {timeout} s")
+
+
 @pytest.mark.parametrize("mutual", [False, True], ids=["each-demotes-self", "each-demotes-other"])
 def test_concurrent_demotions_leave_an_owner(api: Api, mutual: bool) -> None:
     ada, bob = api.user("ada"), api.user("bob")
     org = uuid.UUID(api.org(ada))
     api.add_member(str(org), bob, "owner")
+
+    locked = asyncio.Event()
 
     async def demote(actor: User, target: User, hold: asyncio.Event | None) -> None:
         async with await psycopg.AsyncConnection.connect(api.db.app_url) as conn:
@@ -302,14 +318,15 @@ def test_concurrent_demotions_leave_an_owner(api: Api, mutual: bool) -> None:
                 origin=Origin(),
             )
             if hold is not None:  # keep the owner rows locked until the other demotion waits behind them
+                locked.set()
                 await hold.wait()
 
     async def race() -> BaseException | None:
         hold = asyncio.Event()
         first = asyncio.create_task(demote(ada, bob if mutual else ada, hold))
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(locked.wait(), 30)  # events, not sleeps: a loaded CI machine is slow
         second = asyncio.create_task(demote(bob, ada if mutual else bob, None))
-        await asyncio.sleep(0.5)
+        await _until_a_backend_waits_on_a_lock(api)
         assert not second.done()  # queued on the first one's lock of the owner rows
         hold.set()
         await first
