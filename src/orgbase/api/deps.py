@@ -50,30 +50,47 @@ async def get_conn(request: Request) -> AsyncIterator[AsyncConn]:
 Conn = Annotated[AsyncConn, Depends(get_conn, scope="function")]
 
 
+# How long a security event waits for a second pooled connection: the request already holds one, and a pool
+# exhausted by requests each waiting for another must fail the event, not hang.
+APART_TIMEOUT_S = 5.0
+
+
 @dataclass
 class Tenant:
     """A connection whose transaction carries the request's context, and the principal behind it."""
 
     conn: AsyncConn
     binding: tenant.Binding
+    request: Request
 
     async def principal(self) -> tenant.Principal:
         """The authenticated user and the organization the request acts in."""
         return await self.binding.principal()
 
+    @asynccontextmanager
+    async def apart(self) -> AsyncIterator[AsyncConn]:
+        """A transaction of its own, on another pooled connection, bound to the same context; committed
+        when the block ends, whatever becomes of the request's (a security event survives its request).
+
+        Bound by auth_bind like the request, not written context-free: under restrictive RLS (007) a row of
+        an organization can only be written by one of its members, proven by the token.
+        """
+        async with tenant_transaction(self.request, timeout=APART_TIMEOUT_S) as other:
+            yield other.conn
+
 
 @asynccontextmanager
-async def tenant_transaction(request: Request) -> AsyncIterator[Tenant]:
+async def tenant_transaction(request: Request, timeout: float | None = None) -> AsyncIterator[Tenant]:
     """Bind the context (BEGIN, auth_bind and the route's first query go out without a wait between them).
 
     COMMIT when the block ends normally (``pools.RequestTransaction``); when it raises, the pool's exit rolls
-    back (``pool.connection()``).
+    back (``pool.connection()``). ``timeout``: how long to wait for a pooled connection (the pool's default).
     """
     settings: Settings = request.app.state.settings
     # Settings.bench_mode (benchmark only): the same transaction and handler with no context at all.
     no_context = settings.bench_mode == "no_context"
     token, org = (None, None) if no_context else (bearer_token(request), _path_org(request))
-    async with _pool(request).connection() as conn, pools.RequestTransaction(conn):
+    async with _pool(request).connection(timeout) as conn, pools.RequestTransaction(conn):
         binding = tenant.Binding.unbound()
         if token is not None:
             binding = await tenant.bind(
@@ -83,7 +100,7 @@ async def tenant_transaction(request: Request) -> AsyncIterator[Tenant]:
                 request_id=request.state.request_id,
                 bench_auth_only=settings.bench_mode == "auth_only",
             )
-        yield Tenant(conn, binding)
+        yield Tenant(conn, binding, request)
         # The route returned: COMMIT and the reset check go with the closing sync, unless its last statement
         # took them (``pools.execute_last``); an error raises there, before the response. A route that raised
         # skips this, and the pool's exit rolls back.

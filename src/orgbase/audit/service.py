@@ -5,6 +5,8 @@ log, filtered, in keyset pages newest first."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +14,6 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from orgbase.audit.models import Cursor, Entry, Filters, Page
 from orgbase.db.pool import execute_last
@@ -61,11 +62,13 @@ async def record(
     )
 
 
-async def record_apart(
-    pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], *, action: str, origin: Origin, **fields: Any
-) -> None:
-    """Append one record in a transaction of its own, committed whatever happens to the request."""
-    async with pool.connection(timeout=5) as conn:
+# Opens a transaction of its own and commits it when the block ends (``Tenant.apart`` in the API).
+Apart = Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]]
+
+
+async def record_apart(apart: Apart, *, action: str, origin: Origin, **fields: Any) -> None:
+    """Append one record in a transaction of its own (``apart``), committed whatever the request becomes."""
+    async with apart() as conn:
         await record(conn, action=action, origin=origin, **fields)
 
 

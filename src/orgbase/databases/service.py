@@ -16,7 +16,6 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from orgbase.audit import service as audit
 from orgbase.billing import limits
@@ -187,7 +186,7 @@ async def record_health(
 async def reveal(
     conn: Conn,
     *,
-    pool: AsyncConnectionPool[Conn],
+    apart: audit.Apart,
     keyring: Keyring,
     organization_id: uuid.UUID,
     database_id: uuid.UUID,
@@ -200,7 +199,7 @@ async def reveal(
     changes = {"name": current.name, "endpoint": current.connection_string_masked}
     if url is None:  # the row is there (above): the database refused the caller
         await audit.record_apart(
-            pool,
+            apart,
             action="database.reveal_credentials_denied",
             origin=origin,
             organization_id=organization_id,

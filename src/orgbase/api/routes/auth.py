@@ -79,7 +79,7 @@ async def set_active_org(body: SetActiveOrg, request: Request, t: TenantConn) ->
         await auth.set_active_org(t.conn, organization_id=body.organization_id)
     except PermissionDenied:
         await audit.record_apart(
-            request.app.state.pool,
+            t.apart,
             action="user.set_active_org_denied",
             origin=where,
             actor_id=p.user_id,

@@ -131,7 +131,7 @@ async def reveal(
     response.headers["Cache-Control"] = "no-store"
     return await databases.reveal(
         t.conn,
-        pool=request.app.state.pool,
+        apart=t.apart,
         keyring=request.app.state.keyring,
         organization_id=org_id,
         database_id=database_id,
