@@ -13,27 +13,22 @@ import statistics
 import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from psycopg import sql
 
-from orgbase.api.app import create_app
 from orgbase.db.tenant import set_context as as_user
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import load_plan, render
 from orgbase.rls import harness
 from orgbase.rls.world import HASH, ROLES, World, build_world
-from tests.fixtures.api import Api, api_settings
-from tests.fixtures.cluster import ROOT, Cluster, Database
+from tests.fixtures.cluster import ROOT, Cluster, Database, deploy_restrictive
 
 pytestmark = pytest.mark.db
 
 CHANGE = "007_restrictive_rls_policies"
 PLAN = load_plan(ROOT / "migrations")
-OVERRIDES = {gate: "test: 007 on a throwaway database" for gate in PLAN[CHANGE].gates}
 TENANT_TABLES = (
     "projects",
     "databases",
@@ -110,16 +105,10 @@ def restrictive_policies(conn: Conn) -> list[str]:
     ]
 
 
-def deploy_007(conn: Conn, db: Database) -> None:
-    engine_for(conn, db.settings, say=lambda _: None).deploy(to=CHANGE, overrides=OVERRIDES)
-
-
 @pytest.fixture
-def rls_db(migrated_db: Database) -> Database:
+def rls_db(restrictive_db: Database) -> Database:
     """A migrated database with 007 really deployed (its gates overridden)."""
-    with migrated_db.connect() as conn:
-        deploy_007(conn, migrated_db)
-    return migrated_db
+    return restrictive_db
 
 
 @pytest.fixture
@@ -561,190 +550,7 @@ def test_views_and_functions_reveal_nothing_of_another_organization(world: World
     assert c.execute("select count(*) from platform.databases_safe").fetchone() == (0,)
 
 
-# -- (3) the API under 007 ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def api_007(rls_db: Database) -> Iterator[Api]:
-    """The real app (as tests/fixtures/api.py builds it) on a database with 007 deployed."""
-    settings = api_settings(rls_db)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        yield Api(client, rls_db)
-
-
-def test_the_api_works_under_007(api_007: Api) -> None:
-    api, c = api_007, api_007.client
-    ada, eve = api.user("ada"), api.user("eve")
-    org = api.org(ada)
-    eves = api.org(eve)
-    v = c.get("/api/auth/validate", headers=ada.headers)
-    assert v.status_code == 200 and [o["id"] for o in v.json()["organizations"]] == [org], v.text
-    assert v.json()["user"]["activeOrgId"] == org
-    assert [o["id"] for o in c.get("/api/organizations", headers=ada.headers).json()] == [org]
-    assert c.get(f"/api/organizations/{org}", headers=ada.headers).json()["role"] == "owner"
-    renamed = c.patch(f"/api/organizations/{org}", json={"name": "Renamed"}, headers=ada.headers)
-    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed", renamed.text
-    second = api.org(ada)
-    assert (
-        c.post("/api/auth/set-active-org", json={"organization_id": second}, headers=ada.headers).status_code
-        == 204
-    )
-    assert c.get("/api/auth/validate", headers=ada.headers).json()["user"]["activeOrgId"] == second
-    assert (
-        c.post("/api/auth/set-active-org", json={"organization_id": eves}, headers=ada.headers).status_code
-        == 403
-    )
-    # projects, as the owner
-    made = c.post(f"/api/organizations/{org}/projects", json={"name": "web"}, headers=ada.headers)
-    assert made.status_code == 201, made.text
-    pid = made.json()["id"]
-    assert [
-        p["id"] for p in c.get(f"/api/organizations/{org}/projects", headers=ada.headers).json()["items"]
-    ] == [pid]
-    assert (
-        c.patch(
-            f"/api/organizations/{org}/projects/{pid}", json={"name": "w2"}, headers=ada.headers
-        ).status_code
-        == 200
-    )
-    # a stranger still gets 404, for the organization and its projects
-    for path in (
-        f"/api/organizations/{org}",
-        f"/api/organizations/{org}/projects",
-        f"/api/organizations/{org}/projects/{pid}",
-    ):
-        assert c.get(path, headers=eve.headers).status_code == 404, path
-    assert c.delete(f"/api/organizations/{org}/projects/{pid}", headers=ada.headers).status_code == 204
-    refreshed = c.post("/api/auth/refresh", headers=ada.headers)
-    assert refreshed.status_code == 200, refreshed.text
-    new = {"Authorization": f"Bearer {refreshed.json()['token']}"}
-    assert c.get("/api/auth/validate", headers=new).status_code == 200
-    assert c.post("/api/auth/signout", headers=new).status_code == 204
-    assert c.get("/api/auth/validate", headers=new).status_code == 401
-    assert c.delete(f"/api/organizations/{eves}", headers=eve.headers).status_code == 204
-    with api.db.connect() as conn:
-        actions = {r[0] for r in conn.execute("select action from platform.audit_logs")}
-    assert {
-        "user.sign_up",
-        "auth.sign_in",
-        "organization.create",
-        "organization.update",
-        "user.set_active_org",
-        "user.set_active_org_denied",
-        "project.create",
-        "project.delete",
-        "organization.delete",
-    } <= actions
-
-
-def test_a_developer_can_create_a_project_under_007(api_007: Api) -> None:
-    """projects.create locks the subscription row, which a developer may neither read nor lock under 007:
-    it goes through platform.lock_plan_limits() (011), a narrow definer."""
-    api, c = api_007, api_007.client
-    ada, dev = api.user("ada"), api.user("dev")
-    org = api.org(ada)
-    api.add_member(org, dev, "developer")
-    resp = c.post(f"/api/organizations/{org}/projects", json={"name": "x"}, headers=dev.headers)
-    assert resp.status_code == 201, resp.text
-
-
-def test_every_endpoint_group_under_007(api_007: Api) -> None:
-    """Members (invite, accept, names), databases (register to reveal, and a denied reveal audited in a
-    transaction of its own), billing and the audit log: what the API does without 007, it does with it."""
-    api, c = api_007, api_007.client
-    ada, bob, dev, eve = api.user("ada"), api.user("bob"), api.user("dev"), api.user("eve")
-    org = api.org(ada)
-    base = f"/api/organizations/{org}"
-
-    def ok(resp: Any, code: int = 200) -> Any:
-        assert resp.status_code == code, (resp.request.method, resp.request.url.path, resp.text)
-        return resp.json() if code != 204 else None
-
-    # members: invite, accept (the invitee is not a member yet), list with names, change a role, remove
-    for user, role in ((bob, "admin"), (dev, "developer")):
-        inv = ok(
-            c.post(f"{base}/invitations", json={"email": user.email, "role": role}, headers=ada.headers), 201
-        )
-        ok(c.post("/api/invitations/accept", json={"token": inv["token"]}, headers=user.headers))
-    spare = ok(
-        c.post(
-            f"{base}/invitations", json={"email": "x@example.com", "role": "read_only"}, headers=bob.headers
-        ),
-        201,
-    )
-    assert [i["id"] for i in ok(c.get(f"{base}/invitations", headers=bob.headers))] == [spare["id"]]
-    ok(c.delete(f"{base}/invitations/{spare['id']}", headers=bob.headers), 204)
-    listed = {m["user_id"]: m for m in ok(c.get(f"{base}/members", headers=dev.headers))}
-    assert {m["role"] for m in listed.values()} == {"owner", "admin", "developer"}
-    assert listed[dev.id]["first_name"] == "dev" and listed[ada.id]["email"] == ada.email
-    ok(c.patch(f"{base}/members/{dev.id}", json={"role": "read_only"}, headers=bob.headers))
-    ok(c.patch(f"{base}/members/{dev.id}", json={"role": "developer"}, headers=bob.headers))
-    # databases: a real connection to this cluster, through the whole registry
-    project = ok(c.post(f"{base}/projects", json={"name": "web"}, headers=dev.headers), 201)["id"]
-    parts = urlsplit(api.db.app_url)
-    url = f"postgresql://{parts.username}:{parts.password}@127.0.0.1:{parse_qs(parts.query)['port'][0]}{parts.path}"
-    body = {"name": "main", "type": "postgresql", "connection_string": url}
-    db = ok(c.post(f"{base}/projects/{project}/databases", json=body, headers=dev.headers), 201)["id"]
-    assert [d["id"] for d in ok(c.get(f"{base}/projects/{project}/databases", headers=dev.headers))] == [db]
-    assert [d["id"] for d in ok(c.get(f"{base}/databases", headers=dev.headers))] == [db]
-    assert parts.password not in c.get(f"{base}/databases/{db}", headers=dev.headers).text
-    ok(c.patch(f"{base}/databases/{db}", json={"name": "primary"}, headers=dev.headers))
-    ok(
-        c.put(
-            f"{base}/databases/{db}/health",
-            json={"status": "unhealthy", "error": "slow"},
-            headers=dev.headers,
-        )
-    )
-    assert ok(c.post(f"{base}/databases/{db}/test", headers=bob.headers))["status"] == "healthy"
-    assert ok(c.post(f"{base}/databases/{db}/reveal", headers=bob.headers))["connection_string"] == url
-    assert c.post(f"{base}/databases/{db}/reveal", headers=dev.headers).status_code == 403
-    assert c.post(f"{base}/databases/{db}/reveal", headers=eve.headers).status_code == 404
-    # billing: catalogs, a change of plan, payment methods and add-ons
-    assert ok(c.get("/api/billing/plans", headers=eve.headers)) and ok(
-        c.get("/api/billing/addons", headers=eve.headers)
-    )
-    assert ok(c.get(f"{base}/subscription", headers=bob.headers))["plan_id"] == "free"
-    assert ok(c.put(f"{base}/subscription", json={"plan_id": "pro"}, headers=bob.headers))["plan_id"] == "pro"
-    assert ok(c.get(f"{base}/invoices", headers=ada.headers)) is not None
-    card = {
-        "provider_payment_method_id": "pm_ada",
-        "brand": "visa",
-        "last4": "4242",
-        "exp_month": 12,
-        "exp_year": 2030,
-    }
-    pm = ok(c.post(f"{base}/payment-methods", json=card, headers=ada.headers), 201)["id"]
-    assert [m["id"] for m in ok(c.get(f"{base}/payment-methods", headers=ada.headers))] == [pm]
-    ok(c.post(f"{base}/subscription/addons", json={"addon_id": "ipv4"}, headers=ada.headers), 201)
-    assert [a["addon_id"] for a in ok(c.get(f"{base}/subscription/addons", headers=bob.headers))] == ["ipv4"]
-    ok(c.delete(f"{base}/subscription/addons/ipv4", headers=ada.headers), 204)
-    ok(c.delete(f"{base}/payment-methods/{pm}", headers=ada.headers), 204)
-    ok(c.delete(f"{base}/databases/{db}", headers=dev.headers), 204)
-    ok(c.delete(f"{base}/members/{dev.id}", headers=bob.headers), 204)
-    ok(c.post(f"{base}/members/leave", headers=bob.headers), 204)
-    # the audit log, as the owner reads it: every mutation above, the denied reveal included
-    log = ok(c.get(f"{base}/audit", params={"limit": 100}, headers=ada.headers))["items"]
-    actions = {e["action"] for e in log}
-    assert {
-        "member.invite",
-        "member.accept",
-        "invitation.revoke",
-        "member.update_role",
-        "database.create",
-        "database.update",
-        "database.health_update",
-        "database.test_connection",
-        "database.reveal_credentials",
-        "database.reveal_credentials_denied",
-        "subscription.change_plan",
-        "member.remove",
-        "member.leave",
-    } <= actions, actions
-    denied = [e for e in log if e["action"] == "database.reveal_credentials_denied"]
-    assert [e["actor_id"] for e in denied] == [dev.id]
-    assert ok(c.get(f"{base}/audit", params={"action": "database."}, headers=ada.headers))["items"]
-    assert c.get(f"{base}/audit", headers=eve.headers).status_code == 404
+# -- (3) the API under 007: every API test runs with 007 too (the ``api`` fixture, tests/fixtures/api.py) ----
 
 
 # -- (4) revert -----------------------------------------------------------------------------------
@@ -753,7 +559,7 @@ def test_every_endpoint_group_under_007(api_007: Api) -> None:
 def test_revert_restores_the_schema_exactly(migrated_db: Database) -> None:
     before = migrated_db.schema_dump()
     with migrated_db.connect() as conn:
-        deploy_007(conn, migrated_db)
+        deploy_restrictive(conn, migrated_db)
         assert len(restrictive_policies(conn)) >= 72
         assert migrated_db.schema_dump() != before
         eng = engine_for(conn, migrated_db.settings, say=lambda _: None)

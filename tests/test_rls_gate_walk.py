@@ -64,7 +64,8 @@ def exercise(api: Api) -> None:
     assert c.post("/api/auth/signout", headers=bob.headers).status_code == 204
 
 
-def test_the_seeds_plan_for_007(api: Api) -> None:
+def test_the_seeds_plan_for_007(permissive_api: Api) -> None:
+    api = permissive_api  # the walk starts before 007 and deploys it
     env = api.db.env(ORGBASE_RLS_SHADOW_WINDOW_SECONDS=str(WINDOW_S))
     # 1. Gates red: 007 is held back, and naming it fails with every unmet gate and its evidence.
     red = gates(env)
