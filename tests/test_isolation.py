@@ -424,10 +424,17 @@ def assert_isolated(tally: Tally, failures: ResetFailures) -> None:
 # -- the tests ----------------------------------------------------------------------------------------------
 
 
-def test_isolation_under_load(migrated_db: Database) -> None:
+@pytest.fixture(params=["migrated_db", "restrictive_db"], ids=["rls-permissive", "rls-007"])
+def served_db(request: pytest.FixtureRequest) -> Database:
+    """Without 007 (the request context alone keeps tenants apart) and with it (restrictive RLS enforces)."""
+    db: Database = request.getfixturevalue(request.param)
+    return db
+
+
+def test_isolation_under_load(served_db: Database) -> None:
     """64 clients, 16 organizations, a pool of 8: no foreign rows, no setting survives a request."""
-    with serving(app_settings(migrated_db)) as (server, failures):
-        world = seed_world(server.base_url, migrated_db)
+    with serving(app_settings(served_db)) as (server, failures):
+        world = seed_world(server.base_url, served_db)
         tally = hammer(server.base_url, world, org_get_routes(server.app))
         rows = server.call(lend_every_connection(server.app))
         stats = server.app.state.pool.get_stats()
@@ -436,19 +443,19 @@ def test_isolation_under_load(migrated_db: Database) -> None:
     assert len({r[0] for r in rows}) == 8 and not leftovers(rows), rows
 
 
-def test_isolation_through_pgbouncer(migrated_db: Database, pgbouncer: PgBouncer) -> None:
+def test_isolation_through_pgbouncer(served_db: Database, pgbouncer: PgBouncer) -> None:
     """The same through PgBouncer in transaction mode (4 server connections for 64 clients)."""
     settings = app_settings(
-        migrated_db,
-        app_database_url=SecretStr(pgbouncer.url("app", migrated_db.name)),
+        served_db,
+        app_database_url=SecretStr(pgbouncer.url("app", served_db.name)),
         disable_prepared_statements=True,
     )
     with serving(settings) as (server, failures):
-        world = seed_world(server.base_url, migrated_db)
+        world = seed_world(server.base_url, served_db)
         tally = hammer(server.base_url, world, org_get_routes(server.app))
         rows = server.call(lend_every_connection(server.app))
         stats = server.app.state.pool.get_stats()
-    servers = read_server_connections(pgbouncer.url("app", migrated_db.name), pgbouncer.pool_size)
+    servers = read_server_connections(pgbouncer.url("app", served_db.name), pgbouncer.pool_size)
     report("pgbouncer", tally, failures, stats, len(rows) - len(leftovers(rows)))
     clean = len(servers) - len(leftovers(servers))
     print(f"pgbouncer: server connections read clean: {clean} of {len(servers)}")
