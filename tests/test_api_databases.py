@@ -258,6 +258,17 @@ def test_reveal_owner_admin_only_and_every_attempt_audited(api: Api, world: Worl
         ("database.reveal_credentials_denied", ro.id),
     ]
     assert all(SECRET not in changes for _, _, changes in rows)
+    # The stranger's two attempts (a real database, an unknown id: the same 404) are platform events for the
+    # operators, not rows of the organization's log; the owner's unknown id is no refusal and records nothing.
+    with api.db.connect() as conn:
+        platform = conn.execute(
+            "select actor_id::text, target_id, changes->>'organization_id', changes->>'reason'"
+            " from platform.audit_logs where organization_id is null"
+            " and action = 'database.reveal_credentials_denied' order by created_at",
+        ).fetchall()
+    attempt = (stranger.id, world.org, "not_a_member")
+    assert [(who, org, why) for who, _, org, why in platform] == [attempt, attempt]
+    assert platform[0][1] == db
 
 
 def test_connection_to_real_redis(world: World, redis_server: RedisServer) -> None:

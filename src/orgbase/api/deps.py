@@ -78,18 +78,29 @@ class Tenant:
         async with tenant_transaction(self.request, timeout=APART_TIMEOUT_S) as other:
             yield other.conn
 
+    @asynccontextmanager
+    async def apart_from_the_organization(self) -> AsyncIterator[AsyncConn]:
+        """As ``apart``, bound to the caller's session only: for an event about an organization that refused
+        to bind the request (the caller is not a member, or there is no such organization)."""
+        async with tenant_transaction(self.request, timeout=APART_TIMEOUT_S, in_path_org=False) as other:
+            yield other.conn
+
 
 @asynccontextmanager
-async def tenant_transaction(request: Request, timeout: float | None = None) -> AsyncIterator[Tenant]:
+async def tenant_transaction(
+    request: Request, timeout: float | None = None, in_path_org: bool = True
+) -> AsyncIterator[Tenant]:
     """Bind the context (BEGIN, auth_bind and the route's first query go out without a wait between them).
 
     COMMIT when the block ends normally (``pools.RequestTransaction``); when it raises, the pool's exit rolls
-    back (``pool.connection()``). ``timeout``: how long to wait for a pooled connection (the pool's default).
+    back (``pool.connection()``). ``timeout``: how long to wait for a pooled connection (the pool's default);
+    ``in_path_org=False``: bind the user's active organization, not the one the path addresses.
     """
     settings: Settings = request.app.state.settings
     # Settings.bench_mode (benchmark only): the same transaction and handler with no context at all.
     no_context = settings.bench_mode == "no_context"
-    token, org = (None, None) if no_context else (bearer_token(request), _path_org(request))
+    token = None if no_context else bearer_token(request)
+    org = _path_org(request) if token is not None and in_path_org else None
     async with _pool(request).connection(timeout) as conn, pools.RequestTransaction(conn):
         binding = tenant.Binding.unbound()
         if token is not None:

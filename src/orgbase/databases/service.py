@@ -215,6 +215,35 @@ async def reveal(
     return Credentials(id=database_id, connection_string=url)
 
 
+async def record_stranger_reveal(
+    apart: audit.Apart, *, organization_id: uuid.UUID, database_id: uuid.UUID, origin: audit.Origin
+) -> None:
+    """Audit a reveal in an organization that refused to bind the caller, as a platform event.
+
+    ``apart`` is bound to the caller's session only. The caller gets the 404 of an unknown id either way;
+    the record is for operators (organization_id NULL: a non-member may not write into the organization's
+    log, and the organization's admins would learn nothing they can act on). A member's request for a
+    database that does not exist records nothing.
+    """
+    async with apart() as conn:
+        cur = await conn.execute(
+            "select platform.get_current_user_id(), %s = any(platform.current_user_org_ids())",
+            [organization_id],
+        )
+        row = await cur.fetchone()
+        if row is None or row[0] is None or row[1]:
+            return
+        await audit.record(
+            conn,
+            action="database.reveal_credentials_denied",
+            origin=origin,
+            actor_id=row[0],
+            target_type="database",
+            target_id=database_id,
+            changes={"organization_id": str(organization_id), "reason": "not_a_member"},
+        )
+
+
 async def fetch(
     conn: Conn, *, organization_id: uuid.UUID, database_id: uuid.UUID, lock: bool = False
 ) -> Database:

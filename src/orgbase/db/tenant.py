@@ -21,6 +21,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from orgbase.db import pool
+from orgbase.db.errors import to_domain
 from orgbase.errors import Unauthenticated
 
 # The columns named in Principal's field order: a row is read as a plain tuple, and only when a route asks.
@@ -80,11 +81,18 @@ class Binding:
         return cls(None)
 
     async def principal(self) -> Principal:
-        """The request's principal (fetching the queued result on first use)."""
+        """The request's principal (fetching the queued result on first use); auth_bind's refusal as a
+        domain error (Unauthenticated, NotFound for an organization the caller is not a member of)."""
         if self._principal is None:
             if self._cursor is None:
                 raise Unauthenticated("no request context (benchmark mode)")
-            row = await self._cursor.fetchone()
+            try:
+                row = await self._cursor.fetchone()
+            except psycopg.Error as exc:  # auth_bind refused: the token, the user or the organization
+                domain = to_domain(exc)
+                if domain is None:
+                    raise
+                raise domain from exc
             if row is None:  # auth_bind raises rather than returning nothing; never trust silence
                 raise Unauthenticated("invalid or expired session")
             self._principal = Principal(*row)

@@ -23,6 +23,7 @@ from orgbase.databases.models import (
     HealthCheck,
     HealthUpdate,
 )
+from orgbase.errors import NotFound
 
 router = APIRouter(prefix="/api/organizations/{org_id}", tags=["databases"], route_class=TenantRoute)
 
@@ -127,14 +128,25 @@ async def record_health(
 async def reveal(
     org_id: uuid.UUID, database_id: uuid.UUID, request: Request, response: Response, t: TenantConn
 ) -> Credentials:
-    """The decrypted connection string (owner, admin), audited; a denied attempt is audited too (403)."""
+    """The decrypted connection string (owner, admin), audited. A denied attempt is audited too: a member's
+    in the organization's log (403), a stranger's as a platform event (404, as for an unknown id)."""
     response.headers["Cache-Control"] = "no-store"
+    try:
+        principal = await t.principal()
+    except NotFound:
+        await databases.record_stranger_reveal(
+            t.apart_from_the_organization,
+            organization_id=org_id,
+            database_id=database_id,
+            origin=origin(request),
+        )
+        raise
     return await databases.reveal(
         t.conn,
         apart=t.apart,
         keyring=request.app.state.keyring,
         organization_id=org_id,
         database_id=database_id,
-        principal=await t.principal(),
+        principal=principal,
         origin=origin(request),
     )
