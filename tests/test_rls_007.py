@@ -18,7 +18,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from orgbase.db.errors import to_domain
 from orgbase.db.tenant import set_context as as_user
+from orgbase.errors import PermissionDenied
 from orgbase.migrate.engine import engine_for
 from orgbase.migrate.plan import load_plan, render
 from orgbase.rls import harness
@@ -475,6 +477,16 @@ def test_audit_inserts_platform_events_and_the_users_own_organizations(world: Wo
     as_user(app_conn, world.ada, world.a.id)
     app_conn.execute(insert, [world.c.id])  # another organization of hers (set-active-org, accept)
     refused(app_conn, insert, [world.b.id], RLS_VIOLATION)
+
+
+def test_a_refusal_reaches_the_api_without_naming_policies(world: World, app_conn: Conn) -> None:
+    as_user(app_conn, world.ada, world.a.id)
+    insert = "insert into platform.audit_logs (organization_id, action) values (%s, 'test.event')"
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as info, app_conn.transaction():
+        app_conn.execute(insert, [world.b.id])
+    assert "audit_logs_restrictive_insert" in str(info.value)  # what PostgreSQL says, for the log
+    domain = to_domain(info.value)
+    assert isinstance(domain, PermissionDenied) and "audit_logs" not in str(domain), domain
 
 
 def test_unique_keys_are_per_organization(world: World, app_conn: Conn, rls_db: Database) -> None:

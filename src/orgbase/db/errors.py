@@ -47,6 +47,8 @@ def to_domain(exc: psycopg.Error) -> DomainError | None:
         return None
     diag = exc.diag
     message = diag.message_primary or cls.__name__
+    if exc.sqlstate == "42501":  # a grant or a policy refused: its message names tables and policies
+        message = "the database refused this operation for your role"
     if diag.constraint_name and exc.sqlstate in ("23505", "23503", "23514"):
         message = f"{message} ({diag.constraint_name})"
     return cls(message, code=_CODES.get(exc.sqlstate or ""))
