@@ -94,6 +94,8 @@ async def _http(request: Request, exc: HTTPException) -> JSONResponse:
 async def _database(request: Request, exc: psycopg.Error) -> JSONResponse:
     domain = to_domain(exc)
     if domain is not None:
+        if exc.sqlstate == "42501":  # a flow the grants or policies refuse: a probe, or a bug of ours
+            log.warning("request %s refused: %s", _request_id(request), exc.diag.message_primary)
         return await _domain(request, domain)
     return await _unexpected(request, exc)
 
