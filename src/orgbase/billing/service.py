@@ -90,9 +90,12 @@ async def list_addons(conn: Conn) -> list[Addon]:
 
 
 async def get_subscription(conn: Conn, *, organization_id: uuid.UUID) -> Subscription:
-    """The organization's subscription with its plan (``billing.read``)."""
+    """The organization's subscription with its plan (``billing.read``).
+
+    Its last query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="billing.read")
-    return Subscription.model_validate(await _row(conn, _SUBSCRIPTION, organization_id))
+    return Subscription.model_validate(await _row(conn, _SUBSCRIPTION, organization_id, last=True))
 
 
 async def change_plan(
@@ -103,7 +106,10 @@ async def change_plan(
     principal: Principal,
     origin: audit.Origin,
 ) -> Subscription:
-    """Move to another plan (``billing.change_plan``); Conflict if the projects exceed its limit."""
+    """Move to another plan (``billing.change_plan``); Conflict if the projects exceed its limit.
+
+    Its last query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="billing.change_plan")
     current = await _row(conn, _LOCK, organization_id)
     plan = await _one(conn, Plan, _PLANS + " and id = %s", [data.plan_id])
@@ -121,7 +127,7 @@ async def change_plan(
         await _audit(
             conn, principal, origin, organization_id, "subscription.change_plan", current["id"], changes
         )
-    return Subscription.model_validate(await _row(conn, _SUBSCRIPTION, organization_id))
+    return Subscription.model_validate(await _row(conn, _SUBSCRIPTION, organization_id, last=True))
 
 
 async def list_invoices(
@@ -251,9 +257,13 @@ async def remove_subscription_addon(
     await _audit(conn, principal, origin, organization_id, "subscription.addon_remove", gone[0], changes)
 
 
-async def _row(conn: Conn, query: str, organization_id: uuid.UUID) -> dict[str, Any]:
+async def _row(conn: Conn, query: str, organization_id: uuid.UUID, *, last: bool = False) -> dict[str, Any]:
+    """The subscription's row; ``last``: the request's last statement (``execute_last``)."""
     cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(query, [organization_id])
+    if last:
+        await execute_last(cur, query, [organization_id])
+    else:
+        await cur.execute(query, [organization_id])
     row = await cur.fetchone()
     if row is None:  # made with the organization (create_organization): its absence is not the caller's fault
         raise NotFound("the organization has no subscription", code="no_subscription")

@@ -56,7 +56,10 @@ async def register(
     principal: Principal,
     origin: audit.Origin,
 ) -> Database:
-    """Register a database in a project (``databases.create``), its URL encrypted for the new row."""
+    """Register a database in a project (``databases.create``), its URL encrypted for the new row.
+
+    Its last query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="databases.create")
     endpoint = parse_connection_string(data.type, data.connection_string, ssl=data.ssl)
     await _project(conn, organization_id=organization_id, project_id=project_id)
@@ -70,7 +73,7 @@ async def register(
     await conn.execute(_INSERT, {**params, "config": Jsonb(data.config), "metadata": Jsonb(data.metadata)})
     changes = {"name": data.name, "project_id": str(project_id), "endpoint": endpoint.masked()}
     await audit_change(conn, "database.create", organization_id, row_id, principal, origin, changes)
-    return await fetch(conn, organization_id=organization_id, database_id=row_id)
+    return await fetch(conn, organization_id=organization_id, database_id=row_id, last=True)
 
 
 async def list_all(
@@ -93,9 +96,12 @@ async def list_all(
 
 
 async def get(conn: Conn, *, organization_id: uuid.UUID, database_id: uuid.UUID) -> Database:
-    """One database of the organization (``databases.read``), masked; NotFound otherwise."""
+    """One database of the organization (``databases.read``), masked; NotFound otherwise.
+
+    Its last query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="databases.read")
-    return await fetch(conn, organization_id=organization_id, database_id=database_id)
+    return await fetch(conn, organization_id=organization_id, database_id=database_id, last=True)
 
 
 async def update(
@@ -108,7 +114,10 @@ async def update(
     principal: Principal,
     origin: audit.Origin,
 ) -> Database:
-    """Change a database (``databases.update``); a new URL is re-encrypted and resets its health."""
+    """Change a database (``databases.update``); a new URL is re-encrypted and resets its health.
+
+    Its last query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="databases.update")
     current = await fetch(conn, organization_id=organization_id, database_id=database_id, lock=True)
     sent = data.model_dump(exclude_unset=True)
@@ -138,7 +147,7 @@ async def update(
             {**values, "id": database_id, "org": organization_id},
         )
         await audit_change(conn, "database.update", organization_id, database_id, principal, origin, changes)
-    return await fetch(conn, organization_id=organization_id, database_id=database_id)
+    return await fetch(conn, organization_id=organization_id, database_id=database_id, last=True)
 
 
 async def delete(
@@ -172,7 +181,10 @@ async def record_health(
     principal: Principal,
     origin: audit.Origin,
 ) -> Database:
-    """Record a health check made elsewhere (``databases.update``); a healthy one clears the error."""
+    """Record a health check made elsewhere (``databases.update``); a healthy one clears the error.
+
+    Its last query ends a request's transaction (``execute_last``): call it last.
+    """
     await orgs.require(conn, organization_id=organization_id, permission="databases.update")
     await fetch(conn, organization_id=organization_id, database_id=database_id, lock=True)
     await set_health(conn, database_id=database_id, status=data.status, error=data.error)
@@ -180,7 +192,7 @@ async def record_health(
     await audit_change(
         conn, "database.health_update", organization_id, database_id, principal, origin, changes
     )
-    return await fetch(conn, organization_id=organization_id, database_id=database_id)
+    return await fetch(conn, organization_id=organization_id, database_id=database_id, last=True)
 
 
 async def reveal(
@@ -245,9 +257,12 @@ async def record_stranger_reveal(
 
 
 async def fetch(
-    conn: Conn, *, organization_id: uuid.UUID, database_id: uuid.UUID, lock: bool = False
+    conn: Conn, *, organization_id: uuid.UUID, database_id: uuid.UUID, lock: bool = False, last: bool = False
 ) -> Database:
-    """One database of the organization, masked, with no permission check; NotFound otherwise."""
+    """One database of the organization, masked, with no permission check; NotFound otherwise.
+
+    ``last``: the request's last statement (``execute_last``: COMMIT rides on it).
+    """
     if lock:  # serialize concurrent changes of one row (the view has no credentials to lock)
         cur = await conn.execute(
             "select 1 from platform.databases where id = %s and organization_id = %s for update",
@@ -255,9 +270,12 @@ async def fetch(
         )
         if await cur.fetchone() is None:
             raise NotFound("database not found")
-    found = await conn.cursor(row_factory=class_row(Database)).execute(
-        _SAFE + " and id = %(id)s", {"org": organization_id, "id": database_id}
-    )
+    found = conn.cursor(row_factory=class_row(Database))
+    params = {"org": organization_id, "id": database_id}
+    if last:
+        await execute_last(found, _SAFE + " and id = %(id)s", params)
+    else:
+        await found.execute(_SAFE + " and id = %(id)s", params)
     row = await found.fetchone()
     if row is None:
         raise NotFound("database not found")
