@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import re
 import socket
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from orgbase.api import server
 from orgbase.api.app import add_routes
-from orgbase.api.deps import TenantConn, TenantRoute, needs_tenant
+from orgbase.api.deps import Context, Tenant, TenantConn, TenantRoute, needs_tenant
 from orgbase.api.routes import audit, auth, billing, databases, health, members, organizations, projects
 from orgbase.db import tenant
 from tests.fixtures.api import Api
@@ -112,3 +113,20 @@ def test_every_api_test_runs_without_and_with_007(api: Api, request: pytest.Fixt
         ).fetchone()
     restrictive = request.node.callspec.params["api"] == "restrictive_db"
     assert row is not None and (row[0] >= 72) == restrictive, row
+
+
+def test_a_request_leaves_no_reference_cycle_behind(api: Api) -> None:
+    """A cycle through the request (its scope holds the Tenant) is freed only by the cyclic collector:
+    measured, 50 us more Python a request and twice the p99 of the single-row get. With the collector off,
+    nothing of a finished request may stay alive."""
+    ada = api.user("ada")
+    org = api.org(ada)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            assert api.client.get(f"/api/organizations/{org}", headers=ada.headers).status_code == 200
+        alive = [o for o in gc.get_objects() if isinstance(o, (Tenant, Context))]
+    finally:
+        gc.enable()
+    assert alive == []
