@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import socket
 import time
 import uuid
@@ -15,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from orgbase.api.app import create_app
 from orgbase.databases.probe import refusal
-from tests.fixtures.api import Api, User
+from tests.fixtures.api import Api, User, api_settings
+from tests.fixtures.cluster import Database
 from tests.fixtures.redis import RedisServer
 from tests.test_api_auth import problem
 
@@ -416,6 +418,25 @@ def test_names_quotas_and_metacharacters(world: World) -> None:
         409,
         "plan_limit_exceeded",
     )
+
+
+def test_a_strangers_reveal_answers_404_even_when_it_cannot_be_audited(
+    migrated_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pool of one: the request holds the only connection, so the record apart cannot get one. It waits a
+    bounded time (a stranger must not be able to starve the pool), logs the attempt and keeps the 404."""
+    settings = api_settings(migrated_db, pool_min_size=1, pool_max_size=1)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        api = Api(client, migrated_db)
+        ada, eve = api.user("ada"), api.user("eve")
+        org = api.org(ada)
+        with caplog.at_level(logging.WARNING, logger="orgbase.api"):
+            started = time.monotonic()
+            resp = client.post(at(org, str(uuid.uuid4()), "reveal"), headers=eve.headers)
+            waited = time.monotonic() - started
+        problem(resp, 404)
+        assert "not audited: PoolTimeout" in caplog.text and waited < 4, (waited, caplog.text)
+        assert eve.token not in caplog.text
 
 
 def test_other_organizations_ids_are_404_and_nothing_changes(api: Api, world: World) -> None:

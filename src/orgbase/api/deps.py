@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 import psycopg
@@ -53,6 +53,7 @@ Conn = Annotated[AsyncConn, Depends(get_conn, scope="function")]
 # How long a security event waits for a second pooled connection: the request already holds one, and a pool
 # exhausted by requests each waiting for another must fail the event, not hang.
 APART_TIMEOUT_S = 5.0
+STRANGER_TIMEOUT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Context:
     """
 
     pool: AsyncConnectionPool[AsyncConn]
-    token: str | None  # None: no context at all (the benchmark's baseline)
+    token: str | None = field(repr=False)  # a credential: never in a repr; None: no context (benchmark)
     organization_id: uuid.UUID | None  # the organization the path addresses, if any
     request_id: str
     auth_only: bool = False  # the benchmark's auth-only baseline
@@ -110,10 +111,13 @@ class Tenant:
 
     @asynccontextmanager
     async def apart_from_the_organization(self) -> AsyncIterator[AsyncConn]:
-        """As ``apart``, bound to the caller's session only: for an event about an organization that refused
-        to bind the request (the caller is not a member, or there is no such organization)."""
+        """As ``apart``, bound to the caller's session and active organization instead of the path's: for an
+        event about an organization that refused to bind the request (the caller is not a member, or there is
+        no such organization). Waits at most ``STRANGER_TIMEOUT_S`` for its connection: anyone signed in can
+        ask for it, and a request holding one connection while it waits for another must not starve the
+        pool."""
         unscoped = replace(self.context, organization_id=None)
-        async with tenant_transaction(unscoped, timeout=APART_TIMEOUT_S) as other:
+        async with tenant_transaction(unscoped, timeout=STRANGER_TIMEOUT_S) as other:
             yield other.conn
 
 
