@@ -430,7 +430,7 @@ def test_a_strangers_reveal_answers_404_even_when_it_cannot_be_audited(
         api = Api(client, migrated_db)
         ada, eve = api.user("ada"), api.user("eve")
         org = api.org(ada)
-        with caplog.at_level(logging.WARNING, logger="orgbase.api"):
+        with caplog.at_level(logging.WARNING, logger="orgbase.databases"):
             started = time.monotonic()
             resp = client.post(at(org, str(uuid.uuid4()), "reveal"), headers=eve.headers)
             waited = time.monotonic() - started

@@ -8,6 +8,7 @@ over, to owners and admins, and only this process holds the key to decrypt it.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import asdict
 from typing import Any
@@ -32,6 +33,8 @@ from orgbase.db.pool import execute_last
 from orgbase.db.tenant import Principal
 from orgbase.errors import InvalidInput, NotFound, PermissionDenied
 from orgbase.orgs import service as orgs
+
+log = logging.getLogger("orgbase.databases")
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -230,13 +233,29 @@ async def reveal(
 async def record_stranger_reveal(
     apart: audit.Apart, *, organization_id: uuid.UUID, database_id: uuid.UUID, origin: audit.Origin
 ) -> None:
-    """Audit a reveal in an organization that refused to bind the caller, as a platform event.
+    """Audit a reveal in an organization that refused to bind the caller, as a platform event; never raises.
 
-    ``apart`` is bound to the caller's session only. The caller gets the 404 of an unknown id either way;
-    the record is for operators (organization_id NULL: a non-member may not write into the organization's
-    log, and the organization's admins would learn nothing they can act on). A member's request for a
-    database that does not exist records nothing.
+    ``apart`` is bound to the caller's session, not to that organization. The caller gets the 404 of an
+    unknown id either way, also when the record fails (then the attempt is logged): the record is for
+    operators (organization_id NULL: a non-member may not write into the organization's log, and the
+    organization's admins would learn nothing they can act on). A member's request for a database that does
+    not exist records nothing.
     """
+    try:
+        await _record_stranger_reveal(apart, organization_id, database_id, origin)
+    except Exception as exc:
+        log.warning(
+            "request %s: a stranger's reveal of database %s in organization %s not audited: %s",
+            origin.request_id,
+            database_id,
+            organization_id,
+            type(exc).__name__,
+        )
+
+
+async def _record_stranger_reveal(
+    apart: audit.Apart, organization_id: uuid.UUID, database_id: uuid.UUID, origin: audit.Origin
+) -> None:
     async with apart() as conn:
         cur = await conn.execute(
             "select platform.get_current_user_id(), %s = any(platform.current_user_org_ids())",
